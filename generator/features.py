@@ -1,0 +1,111 @@
+"""Which dependencies a build really uses, from the workspace's own manifests.
+
+Cargo.lock is resolved with every feature of every member switched on, so it lists crates that a
+given build never compiles. For workspace (path) packages we have the manifests and can follow the
+features exactly; for registry crates we record the features requested of them, both for the build
+we plan and for the everything-on resolution the lock was made with. Where the two differ, the
+lock's edges out of that crate may not apply to our build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .manifest import Dependency, Package
+
+
+@dataclass(frozen=True)
+class Request:
+    features: frozenset[str]
+    default_features: bool
+
+
+@dataclass
+class Resolution:
+    """Registry crates requested directly by the path packages a build compiles."""
+
+    packages: set[str] = field(default_factory=set)  # names of path packages compiled
+    direct: dict[str, dict[str, Request]] = field(default_factory=dict)  # package -> crate -> request
+    requests: dict[str, Request] = field(default_factory=dict)  # crate -> union of what is asked of it
+
+
+def resolve(packages: tuple[Package, ...], roots: dict[str, frozenset[str]], *, all_features: bool) -> Resolution:
+    """Follow features from `roots` (package name -> features switched on, default features included)."""
+    by_dir = {p.root: p for p in packages}
+    by_name = {p.name: p for p in packages}
+    enabled: dict[str, set[str]] = {}
+    queue = [(name, set(features)) for name, features in roots.items()]
+    result = Resolution()
+    while queue:
+        name, wanted = queue.pop()
+        package = by_name[name]
+        if all_features:
+            wanted |= set(package.features)
+        known = enabled.setdefault(name, set())
+        if name in result.packages and wanted <= known:
+            continue
+        known |= wanted
+        result.packages.add(name)
+        active, asked = _active_dependencies(package, known)
+        for dep in active:
+            features = frozenset(dep.features) | asked.get(dep.key, frozenset())
+            path_package = by_dir.get(dep.path) if dep.path else None
+            if path_package:
+                queue.append((path_package.name, set(features) | ({"default"} if dep.default_features else set())))
+            else:
+                _merge(result.direct.setdefault(name, {}), dep.crate, Request(features, dep.default_features))
+                _merge(result.requests, dep.crate, Request(features, dep.default_features))
+    return result
+
+
+def default_roots(package: Package, extra: tuple[str, ...] = ()) -> dict[str, frozenset[str]]:
+    return {package.name: frozenset({"default", *extra})}
+
+
+def _merge(into: dict[str, Request], crate: str, request: Request) -> None:
+    old = into.get(crate)
+    if old is None:
+        into[crate] = request
+    else:
+        into[crate] = Request(old.features | request.features, old.default_features or request.default_features)
+
+
+def _active_dependencies(package: Package, wanted: set[str]) -> tuple[list[Dependency], dict[str, frozenset[str]]]:
+    deps = [d for d in package.dependencies if d.kind != "dev" and d.on_linux]
+    by_key = {d.key: d for d in deps}
+    explicit_dep_syntax = any(v.startswith("dep:") for vs in package.features.values() for v in vs)
+    on: set[str] = set()
+    turned_on: set[str] = set()
+    asked: dict[str, set[str]] = {}
+    conditional: list[tuple[str, str]] = []
+    pending = [f for f in wanted if f in package.features or f in by_key]
+    while pending:
+        feature = pending.pop()
+        if feature in on:
+            continue
+        on.add(feature)
+        if feature not in package.features:
+            if feature in by_key and not explicit_dep_syntax:
+                turned_on.add(feature)  # an optional dependency's implicit feature
+            continue
+        for item in package.features[feature]:
+            if item.startswith("dep:"):
+                turned_on.add(item[4:])
+            elif "/" in item:
+                dep_key, dep_feature = item.split("/", 1)
+                if dep_key.endswith("?"):
+                    conditional.append((dep_key[:-1], dep_feature))
+                elif dep_key in by_key:
+                    turned_on.add(dep_key)
+                    asked.setdefault(dep_key, set()).add(dep_feature)
+                else:
+                    pending.append(dep_key)
+            else:
+                pending.append(item)
+    active_keys = {d.key for d in deps if not d.optional} | (turned_on & set(by_key))
+    for dep_key, dep_feature in conditional:
+        if dep_key in active_keys:
+            asked.setdefault(dep_key, set()).add(dep_feature)
+    active = [d for d in deps if d.key in active_keys]
+    return active, {k: frozenset(v) for k, v in asked.items()}
+

@@ -1,0 +1,184 @@
+"""Stage 1: read a Rust project into facts. Reads files; decides nothing about the output."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import features, syspackages
+from .errors import ScaffoldError
+from .lockfile import Lock, read_lock
+from .manifest import Package
+from .toolchain import CargoConfig, Toolchain, read_cargo_config, read_toolchain
+from .workspace import Workspace, load_workspace
+
+# Names that mark the long-running program among several binaries.
+_SERVER_WORDS = {"server", "daemon", "node", "service", "svc", "srv"}
+_SUPPORTED_TARGETS = {"x86_64-unknown-linux-gnu"}
+
+
+@dataclass(frozen=True)
+class Binary:
+    package: str
+    name: str
+    manifest: str  # relative to the workspace root
+    required_features: tuple[str, ...]
+    builds_by_default: bool  # its required features are on without --features
+
+
+@dataclass(frozen=True)
+class SystemPackages:
+    build: tuple[str, ...]
+    runtime: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    kind: str  # "application", "library" or "unsupported"
+    workspace: Workspace
+    binaries: tuple[Binary, ...]
+    default_binary: Binary | None
+    toolchain: Toolchain | None
+    cargo_config: CargoConfig
+    lock: Lock | None
+    sqlx_offline: bool  # committed .sqlx query data: build with SQLX_OFFLINE=true
+    unsupported_reason: str | None
+    warnings: tuple[str, ...]
+
+    @property
+    def root(self) -> Path:
+        return self.workspace.root
+
+    def binary(self, name: str, package: str | None = None) -> Binary | None:
+        found = [b for b in self.binaries if b.name == name and package in (None, b.package)]
+        return found[0] if len(found) == 1 else None
+
+    def rust_version(self, binary: Binary | None) -> str | None:
+        """The MSRV that applies: the binary's package's, else the highest a member declares."""
+        if binary is not None:
+            package = self.workspace.package(binary.package)
+            if package and package.rust_version:
+                return package.rust_version
+        versions = [p.rust_version for p in self.workspace.members if p.rust_version]
+        return max(versions, key=version_key) if versions else None
+
+    def system_packages(self, binary: Binary | None, extra_features: tuple[str, ...] = ()) -> SystemPackages:
+        chosen = [binary] if binary else [b for b in self.binaries if b.builds_by_default] or list(self.binaries)
+        roots: dict[str, frozenset[str]] = {}
+        for b in chosen:
+            wanted = {"default", *b.required_features, *(extra_features if b is binary else ())}
+            roots[b.package] = roots.get(b.package, frozenset()) | frozenset(wanted)
+        if not roots:
+            return SystemPackages((), (), ())
+        members = self.workspace.members
+        active = features.resolve(members, roots, all_features=False)
+        notes: list[str] = []
+        if self.lock is not None:
+            everything = features.resolve(members, {p.name: frozenset({"default"}) for p in members}, all_features=True)
+            needs = syspackages.needs_from_lock(self.lock, active, everything)
+        else:
+            needs = syspackages.needs_from_manifests(active)
+            notes.append("no Cargo.lock: system packages are guessed from direct dependencies only")
+        build = [*self.cargo_config.linker_packages]
+        runtime: list[str] = []
+        for need in needs:
+            if need.sure:
+                build += need.requirement.build
+                runtime += need.requirement.runtime
+            else:
+                notes.append(
+                    f"Cargo.lock lists {need.crate} (through {need.via}) only behind features this build may not "
+                    f"enable, so {', '.join(need.requirement.build + need.requirement.runtime)} are not installed; "
+                    "if the build needs them, add --build-package/--runtime-package"
+                )
+        return SystemPackages(_unique(build), _unique(runtime), tuple(notes))
+
+
+def inspect_project(path: Path) -> ProjectFacts:
+    workspace = load_workspace(path)
+    root = workspace.root
+    warnings = list(workspace.warnings)
+    toolchain = read_toolchain(root)
+    cargo_config = read_cargo_config(root)
+    lock_path = root / "Cargo.lock"
+    lock = read_lock(lock_path) if lock_path.is_file() else None
+    if lock is None:
+        warnings.append("no Cargo.lock: builds are not reproducible; run `cargo generate-lockfile` and commit it")
+    if toolchain and toolchain.channel and not toolchain.version:
+        warnings.append(f"{toolchain.file} pins channel `{toolchain.channel}`; images are chosen by --rust-version instead")
+
+    scope = (workspace.selected,) if workspace.selected else workspace.members
+    binaries = tuple(_binary(root, package, target) for package in scope for target in package.binaries)
+    default, reason = _default_binary(workspace, scope, binaries)
+    if reason:
+        warnings.append(reason)
+
+    unsupported = None
+    if cargo_config.build_target and cargo_config.build_target not in _SUPPORTED_TARGETS:
+        unsupported = (
+            f"{cargo_config.file} sets build.target = {cargo_config.build_target}; scaffold builds for the "
+            "container's own Linux target only"
+        )
+    kind = "unsupported" if unsupported else ("application" if binaries else "library")
+    sqlx = (root / ".sqlx").is_dir() and lock is not None and bool(lock.named("sqlx-macros"))
+    return ProjectFacts(kind, workspace, binaries, default, toolchain, cargo_config, lock, sqlx, unsupported, tuple(warnings))
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+def _binary(root: Path, package: Package, target) -> Binary:
+    enabled = _default_features(package)
+    return Binary(
+        package=package.name,
+        name=target.name,
+        manifest=str(package.manifest.relative_to(root)),
+        required_features=target.required_features,
+        builds_by_default=set(target.required_features) <= enabled,
+    )
+
+
+def _default_features(package: Package) -> set[str]:
+    on, pending = set(), ["default"]
+    while pending:
+        feature = pending.pop()
+        if feature in on:
+            continue
+        on.add(feature)
+        pending.extend(f for f in package.features.get(feature, ()) if "/" not in f and not f.startswith("dep:"))
+    return on
+
+
+def _default_binary(workspace: Workspace, scope: tuple[Package, ...], binaries: tuple[Binary, ...]) -> tuple[Binary | None, str | None]:
+    """The binary a user most likely means, or None (with why) when guessing would be a coin toss."""
+    if not binaries:
+        return None, None
+    runnable = [b for b in binaries if b.builds_by_default] or list(binaries)
+    preferred = [b for b in runnable if b.package in workspace.default_members]
+    candidates = preferred or runnable
+    if len(candidates) == 1:
+        return candidates[0], None
+    default_runs = [b for b in candidates if (p := workspace.package(b.package)) is not None and p.default_run == b.name]
+    if len(default_runs) == 1:
+        return default_runs[0], None
+    servers = [b for b in candidates if _SERVER_WORDS & set(re.split(r"[-_]", b.name.lower()))]
+    if len(servers) == 1:
+        return servers[0], f"picked binary `{servers[0].name}` because its name looks like a server; choose another with --bin"
+    return None, None
+
+
+def _unique(items: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def require_application(facts: ProjectFacts) -> None:
+    if facts.kind == "unsupported":
+        raise ScaffoldError(f"{facts.root}: {facts.unsupported_reason}; remove it or build outside Docker")
+    if facts.kind == "library":
+        raise ScaffoldError(
+            f"{facts.root}: library-only project (no binary targets), so there is nothing to run in a container; "
+            "add a [[bin]] or src/main.rs, or point scaffold at the crate that has one"
+        )

@@ -1,0 +1,52 @@
+"""Cargo.lock as a graph of packages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ScaffoldError
+from .tomlfile import load_toml
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    name: str
+    version: str
+    local: bool  # a path package (workspace member), not from a registry or git
+    dependencies: tuple[str, ...]  # keys of other LockedPackages
+
+
+@dataclass(frozen=True)
+class Lock:
+    packages: dict[str, LockedPackage]  # key "name version" -> package
+
+    def named(self, name: str) -> list[LockedPackage]:
+        return [p for p in self.packages.values() if p.name == name]
+
+
+def read_lock(path: Path) -> Lock:
+    data = load_toml(path)
+    entries = data.get("package", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and "name" in e for e in entries):
+        raise ScaffoldError(f"{path}: not a Cargo.lock ([[package]] entries with names); regenerate it with `cargo generate-lockfile`")
+    versions: dict[str, list[str]] = {}
+    for entry in entries:
+        versions.setdefault(str(entry["name"]), []).append(str(entry.get("version", "")))
+    packages = {}
+    for entry in entries:
+        name, version = str(entry["name"]), str(entry.get("version", ""))
+        deps = tuple(_key(path, spec, versions) for spec in entry.get("dependencies", []))
+        packages[f"{name} {version}"] = LockedPackage(name, version, "source" not in entry, deps)
+    return Lock(packages)
+
+
+def _key(path: Path, spec: str, versions: dict[str, list[str]]) -> str:
+    parts = str(spec).split()
+    name = parts[0]
+    known = versions.get(name, [])
+    if len(parts) > 1:
+        return f"{name} {parts[1]}"
+    if len(known) != 1:
+        raise ScaffoldError(f"{path}: dependency `{spec}` does not name one locked package; regenerate the lock with cargo")
+    return f"{name} {known[0]}"

@@ -1,0 +1,350 @@
+"""Stage 2: facts + answers -> one resolved build plan. Every decision lives here; templates only lay it out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from . import __version__
+from .answers import Answers, validate
+from .errors import UsageError
+from .inspect import Binary, ProjectFacts, require_application, version_key
+
+# The Rust release the templates are known to build with; older MSRVs still get this one.
+BASELINE_RUST = "1.95"
+
+_ALPINE_NAMES = {
+    "pkg-config": "pkgconf",
+    "libssl-dev": "openssl-dev",
+    "libssl3": "libssl3",
+    "libpq-dev": "libpq-dev",
+    "libpq5": "libpq",
+    "protobuf-compiler": "protobuf-dev",
+    "libclang-dev": "clang-dev",
+    "libsqlite3-dev": "sqlite-dev",
+    "libsqlite3-0": "sqlite-libs",
+    "default-libmysqlclient-dev": "mariadb-connector-c-dev",
+    "libmariadb3": "mariadb-connector-c",
+    "libudev-dev": "eudev-dev",
+    "libudev1": "eudev-libs",
+    "libdbus-1-dev": "dbus-dev",
+    "libdbus-1-3": "dbus-libs",
+}
+# What the runtime images already hold, so nothing is installed for it.
+_PROVIDED = {
+    "distroless": {"libssl3", "ca-certificates"},
+    "scratch": set(),
+}
+_PROFILES = {
+    "as-is": (),
+    "strip": (("CARGO_PROFILE_RELEASE_STRIP", "symbols"),),
+    "speed": (
+        ("CARGO_PROFILE_RELEASE_LTO", "fat"),
+        ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1"),
+        ("CARGO_PROFILE_RELEASE_STRIP", "symbols"),
+    ),
+    "size": (
+        ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "z"),
+        ("CARGO_PROFILE_RELEASE_LTO", "fat"),
+        ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1"),
+        ("CARGO_PROFILE_RELEASE_STRIP", "symbols"),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    command: tuple[str, ...]  # exec form, for both HEALTHCHECK and compose `test: [CMD, ...]`
+    interval: str = "10s"
+    timeout: str = "3s"
+    start_period: str = "10s"
+    retries: int = 3
+
+    @property
+    def compose_test(self) -> tuple[str, ...]:
+        return ("CMD", *self.command)
+
+
+@dataclass(frozen=True)
+class DockerfilePlan:
+    strategy: str
+    rust_version: str
+    builder_image: str  # with ${RUST_VERSION} for the ARG
+    runtime_image: str
+    package_manager: str  # "apt" or "apk"
+    build_packages: tuple[str, ...]
+    runtime_packages: tuple[str, ...]
+    cargo_args: str  # identical in every cargo invocation, so the dependency layer is reused
+    build_env: tuple[tuple[str, str], ...]
+    binary: str
+    binary_path: str  # inside the builder, relative to /app
+    stub_keep: tuple[str, ...]  # find(1) -path patterns of target roots kept (as stubs) in the skeleton
+    stub_libs: tuple[str, ...]  # paths of library roots, emptied rather than given a main
+    cache_id: str
+    user: str
+    data_dir: str
+    runtime_env: tuple[tuple[str, str], ...]
+    exposed_ports: tuple[int, ...]
+    healthcheck: HealthCheck | None
+    ca_bundle: bool  # copy the CA bundle from the builder (scratch has no package manager)
+    labels: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class ComposeNode:
+    service: str
+    node_id: str
+    peers: str
+    ports: tuple[str, ...]
+    volume: str
+
+
+@dataclass(frozen=True)
+class ComposePlan:
+    image: str
+    shared_env: tuple[tuple[str, str], ...]
+    nodes: tuple[ComposeNode, ...]
+    data_dir: str
+    healthcheck: HealthCheck | None
+    network: str
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    generator_version: str
+    package: str
+    binary: str
+    dockerfile: DockerfilePlan
+    compose: ComposePlan
+    warnings: tuple[str, ...]
+
+
+def make_plan(facts: ProjectFacts, answers: Answers) -> BuildPlan:
+    require_application(facts)
+    warnings = list(validate(answers))
+    binary = choose_binary(facts, answers)
+    package = facts.workspace.package(binary.package)
+    assert package is not None
+    features = tuple(dict.fromkeys((*answers.features, *binary.required_features)))
+    system = facts.system_packages(binary, features)
+    warnings += system.warnings
+    rust_version = _rust_version(facts, binary, answers)
+    build_packages = (*system.build, *answers.build_packages)
+    runtime_packages = (*system.runtime, *answers.runtime_packages)
+    healthcheck_kind = answers.healthcheck or ("http" if answers.runtime in ("debian-slim", "alpine") else "none")
+    if healthcheck_kind == "none" and answers.healthcheck is None:
+        warnings.append(
+            f"no HEALTHCHECK: the {answers.runtime} image has no shell or HTTP client; "
+            "use --healthcheck exec if the binary has a health subcommand"
+        )
+    binary_path = f"/usr/local/bin/{binary.name}"
+    healthcheck = _healthcheck(healthcheck_kind, answers, binary_path)
+    name = _dns_name(binary.name)
+    dockerfile = DockerfilePlan(
+        strategy=answers.strategy,
+        rust_version=rust_version,
+        builder_image=_builder_image(answers.runtime),
+        runtime_image=_runtime_image(answers.runtime),
+        package_manager="apk" if answers.runtime in ("alpine", "scratch") else "apt",
+        build_packages=_for_runtime(answers.runtime, ("musl-dev",) if answers.runtime in ("alpine", "scratch") else (), build_packages),
+        runtime_packages=_runtime_packages(answers.runtime, runtime_packages),
+        cargo_args=_cargo_args(facts, binary, features),
+        build_env=_PROFILES[answers.optimize] + ((("SQLX_OFFLINE", "true"),) if facts.sqlx_offline else ()),
+        binary=binary.name,
+        binary_path=f"target/release/{binary.name}",
+        stub_keep=_stub_keep(facts),
+        stub_libs=_stub_libs(facts),
+        cache_id=name,
+        user="65532:65532" if answers.runtime == "distroless" else "10001:10001",
+        data_dir=answers.data_dir,
+        runtime_env=(
+            ("HTTP_PORT", str(answers.http_port)),
+            ("RAFT_PORT", str(answers.raft_port)),
+            ("DATA_DIR", answers.data_dir),
+        ),
+        exposed_ports=(answers.http_port, answers.raft_port),
+        healthcheck=healthcheck,
+        ca_bundle=answers.runtime == "scratch" and "ca-certificates" in runtime_packages,
+        labels=_labels(package),
+    )
+    return BuildPlan(
+        generator_version=__version__,
+        package=binary.package,
+        binary=binary.name,
+        dockerfile=dockerfile,
+        compose=_compose(answers, name, healthcheck),
+        warnings=tuple(dict.fromkeys((*facts.warnings, *warnings))),
+    )
+
+
+def choose_binary(facts: ProjectFacts, answers: Answers) -> Binary:
+    candidates = [b for b in facts.binaries if answers.package in (None, b.package)]
+    if answers.package and not candidates:
+        known = sorted({b.package for b in facts.binaries})
+        raise UsageError(f"--package {answers.package}: no such package with a binary; choose one of {', '.join(known)}")
+    if answers.bin:
+        chosen = [b for b in candidates if b.name == answers.bin]
+        if not chosen:
+            raise UsageError(f"--bin {answers.bin}: no such binary; choose one of {_listing(candidates)}")
+        if len(chosen) > 1:
+            raise UsageError(f"--bin {answers.bin} is in several packages; add --package ({', '.join(b.package for b in chosen)})")
+        return chosen[0]
+    if answers.package and len(candidates) == 1:
+        return candidates[0]
+    default = facts.default_binary
+    if default and default in candidates:
+        return default
+    raise UsageError(f"several binaries could be the one to run; pick one with --bin: {_listing(candidates)}")
+
+
+def _listing(binaries: list[Binary]) -> str:
+    shown = [f"{b.name} (package {b.package})" for b in binaries[:12]]
+    more = f" and {len(binaries) - 12} more" if len(binaries) > 12 else ""
+    return ", ".join(shown) + more
+
+
+def _rust_version(facts: ProjectFacts, binary: Binary, answers: Answers) -> str:
+    msrv = facts.rust_version(binary)
+    if answers.rust_version:
+        if msrv and version_key(answers.rust_version) < version_key(msrv):
+            raise UsageError(f"--rust-version {answers.rust_version} is older than the project's rust-version {msrv}")
+        return answers.rust_version
+    if facts.toolchain and facts.toolchain.version:
+        return facts.toolchain.version
+    return max((BASELINE_RUST, msrv or BASELINE_RUST), key=version_key)
+
+
+def _builder_image(runtime: str) -> str:
+    if runtime in ("alpine", "scratch"):
+        return "rust:${RUST_VERSION}-alpine3.20"
+    return "rust:${RUST_VERSION}-slim-bookworm"
+
+
+def _runtime_image(runtime: str) -> str:
+    return {
+        "debian-slim": "debian:bookworm-slim",
+        "distroless": "gcr.io/distroless/cc-debian12:nonroot",
+        "alpine": "alpine:3.20",
+        "scratch": "scratch",
+    }[runtime]
+
+
+def _for_runtime(runtime: str, base: tuple[str, ...], packages: tuple[str, ...]) -> tuple[str, ...]:
+    if runtime in ("alpine", "scratch"):
+        packages = tuple(_ALPINE_NAMES.get(p, p) for p in packages)
+    return tuple(dict.fromkeys((*base, *packages)))
+
+
+def _runtime_packages(runtime: str, packages: tuple[str, ...]) -> tuple[str, ...]:
+    if runtime not in _PROVIDED:
+        return _for_runtime(runtime, (), packages)
+    missing = [p for p in packages if p not in _PROVIDED[runtime] and not (runtime == "scratch" and p == "ca-certificates")]
+    if missing:
+        raise UsageError(
+            f"--runtime {runtime} cannot provide {', '.join(missing)} (it has no package manager); "
+            "use --runtime debian-slim or alpine"
+        )
+    return ()
+
+
+def _healthcheck(kind: str, answers: Answers, binary_path: str) -> HealthCheck | None:
+    if kind == "none":
+        return None
+    if kind == "exec":
+        return HealthCheck((binary_path, *answers.health_command))
+    port, path = answers.http_port, answers.health_path
+    if answers.runtime == "alpine":
+        return HealthCheck(("wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{port}{path}"))
+    if answers.runtime == "debian-slim":
+        # bash's /dev/tcp needs no extra package: Debian images carry bash, not curl or wget.
+        probe = (
+            f"exec 3<>/dev/tcp/127.0.0.1/{port} && "
+            f"printf 'GET {path} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && "
+            "head -n 1 <&3 | grep -q ' 2[0-9][0-9] '"
+        )
+        return HealthCheck(("bash", "-c", probe))
+    raise UsageError(
+        f"--healthcheck http: the {answers.runtime} image has no shell or HTTP client to make the request; "
+        "use --healthcheck exec with a health subcommand of your binary, or --healthcheck none"
+    )
+
+
+def _cargo_args(facts: ProjectFacts, binary: Binary, features: tuple[str, ...]) -> str:
+    args = ["--release"]
+    if facts.lock is not None:
+        args.append("--locked")
+    args += ["-p", binary.package, "--bin", binary.name]
+    if features:
+        args += ["--features", ",".join(features)]
+    return " ".join(args)
+
+
+def _stub_keep(facts: ProjectFacts) -> tuple[str, ...]:
+    """Target roots that must exist for Cargo to load the workspace; the skeleton keeps them as stubs."""
+    generic = ("*/src/main.rs", "*/src/lib.rs", "*/src/bin/*.rs", "*/build.rs")
+    root = facts.root
+    explicit = []
+    for package in facts.workspace.members:
+        for target in package.targets:
+            path = "./" + str((package.root / target.path).resolve().relative_to(root.resolve()))
+            if target.explicit and not any(_glob_match(g, path) for g in generic):
+                explicit.append(path)
+    return generic + tuple(sorted(set(explicit)))
+
+
+def _stub_libs(facts: ProjectFacts) -> tuple[str, ...]:
+    root = facts.root.resolve()
+    libs = {
+        "./" + str((p.root / t.path).resolve().relative_to(root))
+        for p in facts.workspace.members
+        for t in p.targets
+        if t.kind == "lib"
+    }
+    return tuple(sorted(libs))
+
+
+def _glob_match(pattern: str, path: str) -> bool:
+    regex = "^" + re.escape(pattern).replace(r"\*", ".*") + "$"
+    return re.match(regex, path) is not None
+
+
+def _labels(package) -> tuple[tuple[str, str], ...]:
+    pairs = [
+        ("org.opencontainers.image.title", package.name),
+        ("org.opencontainers.image.version", package.version),
+        ("org.opencontainers.image.description", package.description),
+        ("org.opencontainers.image.licenses", package.license),
+        ("org.opencontainers.image.source", package.repository),
+        ("org.opencontainers.image.url", package.homepage),
+    ]
+    return tuple((k, v) for k, v in pairs if v)
+
+
+def _dns_name(name: str) -> str:
+    cleaned = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
+    return cleaned or "app"
+
+
+def _compose(answers: Answers, name: str, healthcheck: HealthCheck | None) -> ComposePlan:
+    services = [f"{name}-{i}" for i in range(answers.nodes)]
+    nodes = []
+    for i, service in enumerate(services):
+        ports = [f"{answers.publish_address}:{answers.first_host_port + i}:{answers.http_port}"]
+        if answers.publish_raft:
+            ports.append(f"{answers.publish_address}:{answers.raft_port + i}:{answers.raft_port}")
+        peers = ",".join(f"{other}:{answers.raft_port}" for other in services if other != service)
+        nodes.append(ComposeNode(service, str(i), peers, tuple(ports), f"{service}-data"))
+    return ComposePlan(
+        image=f"{name}:latest",
+        shared_env=(
+            ("HTTP_PORT", str(answers.http_port)),
+            ("RAFT_PORT", str(answers.raft_port)),
+            ("DATA_DIR", answers.data_dir),
+            ("RUST_LOG", answers.rust_log),
+        ),
+        nodes=tuple(nodes),
+        data_dir=answers.data_dir,
+        healthcheck=healthcheck,
+        network="cluster",
+    )
+

@@ -1,0 +1,75 @@
+"""Stage 3: the plan -> file contents, in memory. Templates lay the plan out; they decide nothing."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from .errors import ScaffoldError
+from .plan import BuildPlan
+
+# Output file name -> template file name.
+OUTPUTS = {
+    "Dockerfile": "Dockerfile.j2",
+    ".dockerignore": "dockerignore.j2",
+    "docker-compose.yml": "docker-compose.yml.j2",
+}
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    name: str
+    content: str
+
+
+def template_dir() -> Path:
+    """Templates ship inside the wheel as generator/templates; a source checkout keeps them at the top."""
+    packaged = Path(__file__).parent / "templates"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
+
+
+def render(plan: BuildPlan, templates: Path | None = None) -> list[RenderedFile]:
+    env = _environment(templates or template_dir())
+    files = []
+    for name, template_name in OUTPUTS.items():
+        try:
+            text = env.get_template(template_name).render(plan=plan)
+        except jinja2.TemplateSyntaxError as exc:
+            raise ScaffoldError(f"{exc.filename}:{exc.lineno}: template error: {exc.message}") from None
+        except jinja2.UndefinedError as exc:
+            raise ScaffoldError(f"{template_name}: template uses an undefined value ({exc.message})") from None
+        except jinja2.TemplateNotFound as exc:
+            raise ScaffoldError(f"template {exc.name} is missing from {templates or template_dir()}") from None
+        files.append(RenderedFile(name, text))
+    return files
+
+
+def _environment(templates: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["json"] = _json
+    env.filters["shell_quote"] = shlex.quote
+    env.filters["docker_string"] = _docker_string
+    return env
+
+
+def _json(value) -> str:
+    """JSON is valid YAML and valid Dockerfile exec form: one quoting rule for every user value."""
+    return json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
+
+
+def _docker_string(value: str) -> str:
+    """A double-quoted Dockerfile word: escapes quotes, backslashes and `$` (LABEL and ENV expand variables)."""
+    printable = "".join(ch if ch.isprintable() else " " for ch in str(value))
+    escaped = printable.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return f'"{escaped}"'

@@ -1,0 +1,116 @@
+"""System packages a build needs, from the crates it compiles.
+
+One explicit table maps crates to the Debian packages they need at build time and at run time;
+`plan` translates the names for Alpine. The crates come from Cargo.lock, walked from the
+dependencies the chosen package really enables (see features.py); a crate reached only through
+a dependency whose features differ from those the lock was resolved with is "unsure": reported in
+a warning, not installed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .features import Resolution
+from .lockfile import Lock
+
+
+@dataclass(frozen=True)
+class Requirement:
+    build: tuple[str, ...] = ()
+    runtime: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()  # crates that supply the library themselves (vendored builds)
+    not_through: tuple[str, ...] = ()  # crates that use it only optionally (bundled fallbacks)
+
+
+TABLE: dict[str, Requirement] = {
+    "openssl-sys": Requirement(("pkg-config", "libssl-dev"), ("libssl3", "ca-certificates"), unless=("openssl-src",)),
+    "openssl-src": Requirement(("make", "perl")),
+    "native-tls": Requirement(runtime=("ca-certificates",)),
+    "rustls-native-certs": Requirement(runtime=("ca-certificates",)),
+    "rustls-platform-verifier": Requirement(runtime=("ca-certificates",)),
+    "pq-sys": Requirement(("pkg-config", "libpq-dev"), ("libpq5",), unless=("pq-src",)),
+    "prost-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src")),
+    "tonic-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src")),
+    "tonic-prost-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src")),
+    "protoc-rust": Requirement(("protobuf-compiler",)),
+    "bindgen": Requirement(("clang", "libclang-dev")),
+    # aws-lc-sys lists cmake but builds with cc on Linux.
+    "cmake": Requirement(("cmake", "make", "g++"), not_through=("aws-lc-sys", "aws-lc-fips-sys")),
+    "cxx-build": Requirement(("g++",)),
+    "librocksdb-sys": Requirement(("g++",)),
+    "tikv-jemalloc-sys": Requirement(("make",)),
+    "jemalloc-sys": Requirement(("make",)),
+    # sqlx compiles SQLite in (bundled); the lock lists sqlx-sqlite even for Postgres-only builds.
+    "libsqlite3-sys": Requirement(("pkg-config", "libsqlite3-dev"), ("libsqlite3-0",), not_through=("sqlx-sqlite",)),
+    "mysqlclient-sys": Requirement(("pkg-config", "default-libmysqlclient-dev"), ("libmariadb3",)),
+    "libudev-sys": Requirement(("pkg-config", "libudev-dev"), ("libudev1",)),
+    "libdbus-sys": Requirement(("pkg-config", "libdbus-1-dev"), ("libdbus-1-3",)),
+}
+
+
+@dataclass(frozen=True)
+class Need:
+    crate: str
+    requirement: Requirement
+    sure: bool  # false: the lock lists it only behind features this build may not enable
+    via: str  # the dependency of ours it comes through
+
+
+def needs_from_lock(lock: Lock, active: Resolution, everything: Resolution) -> list[Need]:
+    """The table's crates reachable from the build's real dependencies in the lock graph."""
+    uncertain_hubs = {
+        crate for crate, request in everything.requests.items() if active.requests.get(crate) != request
+    }
+    starts = [
+        (key, lock.packages[key].name)
+        for member in active.packages
+        for locked in lock.named(member)
+        if locked.local
+        for key in locked.dependencies
+        if not lock.packages[key].local and lock.packages[key].name in active.direct.get(member, {})
+    ]
+
+    def reach(stop_at: set[str]) -> dict[str, str]:
+        reached: dict[str, str] = {}
+        for key, via in starts:
+            if via not in stop_at:
+                _walk(lock, key, via, reached, stop_at)
+        return reached
+
+    any_reach, sure_reach = reach(set()), reach(uncertain_hubs)
+    needs = _needs(sure_reach, any_reach)
+    return [
+        need if not need.requirement.not_through or not need.sure
+        else Need(need.crate, need.requirement, need.crate in reach(uncertain_hubs | set(need.requirement.not_through)), need.via)
+        for need in needs
+        if need.crate in reach(set(need.requirement.not_through))
+    ]
+
+
+def needs_from_manifests(active: Resolution) -> list[Need]:
+    """Without a lock only the direct registry dependencies are known."""
+    names = {crate: crate for crate in active.requests}
+    return _needs(names, names)
+
+
+def _walk(lock: Lock, start: str, via: str, reached: dict[str, str], stop_at: set[str]) -> None:
+    stack, seen = [start], {start}
+    while stack:
+        package = lock.packages[stack.pop()]
+        reached.setdefault(package.name, via)
+        for dep in package.dependencies:
+            if dep not in seen and lock.packages[dep].name not in stop_at:
+                seen.add(dep)
+                stack.append(dep)
+
+
+def _needs(sure_reach: dict[str, str], any_reach: dict[str, str]) -> list[Need]:
+    needs = []
+    for crate, requirement in TABLE.items():
+        if crate not in any_reach:
+            continue
+        if any(s in sure_reach for s in requirement.unless):
+            continue
+        needs.append(Need(crate, requirement, crate in sure_reach, sure_reach.get(crate, any_reach[crate])))
+    return needs

@@ -1,0 +1,82 @@
+"""Toolchain pins (rust-toolchain files) and Cargo configuration that changes how a build links."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import cfg
+from .errors import ScaffoldError
+from .tomlfile import load_toml
+
+_NUMERIC_CHANNEL = re.compile(r"^\d+\.\d+(\.\d+)?$")
+_LINKER_PACKAGES = (("clang", "clang"), ("lld", "lld"), ("mold", "mold"))
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    channel: str | None  # None when the file pins components or targets only
+    file: str  # relative to the workspace root
+
+    @property
+    def version(self) -> str | None:
+        """The channel when it names a release (1.95, 1.95.0), else None (stable, nightly-...)."""
+        return self.channel if self.channel and _NUMERIC_CHANNEL.match(self.channel) else None
+
+
+@dataclass(frozen=True)
+class CargoConfig:
+    file: str | None
+    build_target: str | None
+    linker_packages: tuple[str, ...]  # Debian packages the configured linker needs
+
+
+def read_toolchain(root: Path) -> Toolchain | None:
+    for name in ("rust-toolchain.toml", "rust-toolchain"):
+        path = root / name
+        if not path.is_file():
+            continue
+        if name == "rust-toolchain":
+            text = _read_text(path)
+            first = text.strip().splitlines()[0].strip() if text.strip() else ""
+            if first and "=" not in first and not first.startswith("["):
+                return Toolchain(first, name)  # the legacy one-line format
+        data = load_toml(path)
+        table = data.get("toolchain", {})
+        channel = table.get("channel") if isinstance(table, dict) else None
+        return Toolchain(str(channel) if channel else None, name)
+    return None
+
+
+def read_cargo_config(root: Path) -> CargoConfig:
+    for name in (".cargo/config.toml", ".cargo/config"):
+        path = root / name
+        if path.is_file():
+            return _config(load_toml(path), name)
+    return CargoConfig(None, None, ())
+
+
+def _config(data: dict, name: str) -> CargoConfig:
+    build = data.get("build", {}) if isinstance(data.get("build"), dict) else {}
+    target = build.get("target")
+    if isinstance(target, list):
+        target = target[0] if len(target) == 1 else ",".join(map(str, target))
+    words: list[str] = [str(f) for f in build.get("rustflags", []) if isinstance(build.get("rustflags"), list)]
+    for spec, table in (data.get("target", {}) or {}).items():
+        if isinstance(table, dict) and cfg.applies_to_linux(spec) and "musl" not in spec:
+            words.append(str(table.get("linker", "")))
+            flags = table.get("rustflags", [])
+            words.extend(str(f) for f in (flags if isinstance(flags, list) else str(flags).split()))
+    text = " ".join(words)
+    packages = tuple(pkg for needle, pkg in _LINKER_PACKAGES if re.search(rf"(^|[=/\s]){needle}\b", text))
+    return CargoConfig(name, str(target) if target else None, packages)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScaffoldError(f"{path}: not UTF-8 text; it should name a toolchain such as 1.95.0") from None
+    except OSError as exc:
+        raise ScaffoldError(f"{path}: cannot read it ({exc.strerror}); check its permissions") from None

@@ -1,0 +1,143 @@
+"""Finding the workspace a path belongs to and its member packages, as Cargo does."""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ScaffoldError
+from .manifest import Package, WorkspaceDefaults, read_package
+from .tomlfile import load_toml
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    members: tuple[Package, ...]  # every member, root package first when there is one
+    default_members: tuple[str, ...]  # package names `cargo build` builds with no -p
+    selected: Package | None  # the package PATH pointed at, when it is a member and not the root
+    warnings: tuple[str, ...]
+
+    def package(self, name: str) -> Package | None:
+        return next((p for p in self.members if p.name == name), None)
+
+
+def load_workspace(path: Path) -> Workspace:
+    start = path.resolve()
+    if not start.is_dir():
+        raise ScaffoldError(f"{path}: no such directory; pass the folder that holds Cargo.toml")
+    manifest = start / "Cargo.toml"
+    if not manifest.is_file():
+        raise ScaffoldError(f"{path}: no Cargo.toml here; pass the folder of a Rust crate or workspace")
+    data = load_toml(manifest)
+    root, root_data = _find_root(manifest, data)
+    return _read_members(root, root_data, selected_manifest=manifest if root != start else None)
+
+
+def _find_root(manifest: Path, data: Mapping[str, Any]) -> tuple[Path, Mapping[str, Any]]:
+    if "workspace" in data:
+        return manifest.parent, data
+    pointer = data.get("package", {}).get("workspace") if isinstance(data.get("package"), dict) else None
+    if isinstance(pointer, str):
+        root_manifest = (manifest.parent / pointer / "Cargo.toml").resolve()
+        return root_manifest.parent, load_toml(root_manifest)
+    for parent in manifest.parent.parents:
+        candidate = parent / "Cargo.toml"
+        if candidate.is_file():
+            candidate_data = load_toml(candidate)
+            workspace = candidate_data.get("workspace")
+            if isinstance(workspace, dict) and manifest.parent in _member_dirs(candidate, workspace, [])[0]:
+                return parent, candidate_data
+    return manifest.parent, data
+
+
+def _read_members(root: Path, data: Mapping[str, Any], selected_manifest: Path | None) -> Workspace:
+    manifest = root / "Cargo.toml"
+    workspace = data.get("workspace")
+    warnings: list[str] = []
+    if workspace is None:
+        package = read_package(manifest, data, None)
+        return Workspace(root, (package,), (package.name,), None, ())
+    if not isinstance(workspace, dict):
+        raise ScaffoldError(f"{manifest}: `workspace` must be a table")
+    inherited = WorkspaceDefaults(
+        root=root,
+        package=workspace.get("package", {}) or {},
+        dependencies=workspace.get("dependencies", {}) or {},
+    )
+    member_dirs, excluded = _member_dirs(manifest, workspace, warnings)
+    packages: list[Package] = []
+    if "package" in data:
+        packages.append(read_package(manifest, data, inherited))
+    seen = {root}
+    queue = list(member_dirs)
+    while queue:
+        directory = queue.pop(0)
+        if directory in seen:
+            continue
+        seen.add(directory)
+        member_manifest = directory / "Cargo.toml"
+        member_data = load_toml(member_manifest)
+        if "workspace" in member_data:
+            warnings.append(f"{_rel(root, directory)} has its own [workspace]; it is a separate project and is left out")
+            continue
+        package = read_package(member_manifest, member_data, inherited)
+        packages.append(package)
+        # Path dependencies inside the workspace directory are members too (Cargo's rule).
+        for dep in package.dependencies:
+            if dep.path and dep.path.is_relative_to(root) and dep.path not in seen and dep.path not in excluded:
+                if (dep.path / "Cargo.toml").is_file():
+                    queue.append(dep.path)
+    if not packages:
+        raise ScaffoldError(f"{manifest}: the workspace has no member packages; check `members`")
+    defaults = _default_members(manifest, root, workspace, packages)
+    selected = next((p for p in packages if p.manifest == selected_manifest), None)
+    return Workspace(root, tuple(packages), defaults, selected, tuple(warnings))
+
+
+def _member_dirs(manifest: Path, workspace: Mapping[str, Any], warnings: list[str]) -> tuple[list[Path], set[Path]]:
+    root = manifest.parent
+    excluded = {(root / e).resolve() for e in workspace.get("exclude", []) if isinstance(e, str)}
+    dirs: list[Path] = []
+    for pattern in workspace.get("members", []) or []:
+        if not isinstance(pattern, str):
+            raise ScaffoldError(f"{manifest}: workspace `members` must be a list of paths")
+        matches = _expand(root, pattern)
+        if not matches:
+            warnings.append(f"workspace member pattern `{pattern}` in {manifest.name} matches no directory")
+        for directory in matches:
+            if not directory.is_relative_to(root):
+                raise ScaffoldError(
+                    f"{manifest}: member `{pattern}` is outside {root}; a Docker build sees only that folder, "
+                    "so move the member inside it"
+                )
+            if any(directory == e or directory.is_relative_to(e) for e in excluded):
+                continue
+            if not (directory / "Cargo.toml").is_file():
+                if glob.has_magic(pattern):
+                    continue  # Cargo skips glob matches without a manifest
+                raise ScaffoldError(f"{manifest}: member `{pattern}` has no Cargo.toml; fix the path or add the crate")
+            if directory not in dirs:
+                dirs.append(directory)
+    return dirs, excluded
+
+
+def _expand(root: Path, pattern: str) -> list[Path]:
+    if glob.has_magic(pattern):
+        return sorted(Path(p).resolve() for p in glob.glob(str(root / pattern)) if Path(p).is_dir())
+    return [(root / pattern).resolve()]
+
+
+def _default_members(manifest: Path, root: Path, workspace: Mapping[str, Any], packages: list[Package]) -> tuple[str, ...]:
+    patterns = workspace.get("default-members")
+    if patterns is None:
+        root_package = next((p for p in packages if p.root == root), None)
+        return (root_package.name,) if root_package else tuple(p.name for p in packages)
+    dirs = {d for pattern in patterns for d in _expand(root, str(pattern))}
+    return tuple(p.name for p in packages if p.root in dirs)
+
+
+def _rel(root: Path, path: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)

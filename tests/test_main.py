@@ -1,0 +1,169 @@
+"""The command line as a user meets it: exit codes, one-line errors, nothing written on failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import run_scaffold
+
+OUTPUTS = ("Dockerfile", ".dockerignore", "docker-compose.yml")
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def assert_clean_failure(result, code: int, *needles: str) -> None:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_init_writes_the_three_files_then_reports_them_identical(sample):
+    crate = sample("raft-node")
+    first = run_scaffold("init", str(crate), "--no-input")
+    assert first.returncode == 0, first.stderr
+    for name in OUTPUTS:
+        assert (crate / name).is_file()
+        assert f"new  {crate / name}" in first.stdout
+    written = snapshot(crate)
+    again = run_scaffold("init", str(crate), "--no-input")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("identical") == 3
+    assert snapshot(crate) == written
+
+
+def test_a_changed_file_is_a_conflict_unless_forced(sample):
+    crate = sample("raft-node")
+    (crate / "Dockerfile").write_text("FROM my-own-image\n")
+    before = snapshot(crate)
+    result = run_scaffold("init", str(crate), "--no-input")
+    assert_clean_failure(result, 1, "Dockerfile", "--force")
+    assert snapshot(crate) == before
+    forced = run_scaffold("init", str(crate), "--no-input", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "changed" in forced.stdout
+    assert "my-own-image" not in (crate / "Dockerfile").read_text()
+
+
+def test_dry_run_prints_diffs_and_writes_nothing(sample):
+    crate = sample("raft-node")
+    before = snapshot(crate)
+    result = run_scaffold("init", str(crate), "--no-input", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "+++ b/Dockerfile" in result.stdout and "+++ b/docker-compose.yml" in result.stdout
+    assert snapshot(crate) == before
+
+
+def test_output_dir_receives_the_files(sample, tmp_path):
+    crate = sample("hello-bin")
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run_scaffold("init", str(crate), "--no-input", "--output-dir", str(out))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
+    assert not (crate / "Dockerfile").exists()
+
+
+def test_without_a_terminal_it_asks_for_no_input(sample):
+    crate = sample("raft-node")
+    result = run_scaffold("init", str(crate))
+    assert_clean_failure(result, 1, "--no-input")
+    assert not (crate / "Dockerfile").exists()
+
+
+@pytest.mark.parametrize(
+    "content, needle",
+    [
+        ('[package]\nname = "x"\nversion = [\n', "Cargo.toml:"),
+        ("", "empty"),
+        ("\x00\x01\x02\xff\xfe garbage", "not UTF-8"),
+    ],
+)
+def test_a_broken_manifest_is_one_line_and_writes_nothing(tmp_path, content, needle):
+    crate = tmp_path / "broken"
+    crate.mkdir()
+    (crate / "Cargo.toml").write_bytes(content.encode("latin-1"))
+    before = snapshot(crate)
+    result = run_scaffold("init", str(crate), "--no-input")
+    assert_clean_failure(result, 1, needle)
+    assert snapshot(crate) == before
+
+
+def test_a_broken_lock_names_the_file_and_line(sample):
+    crate = sample("hello-bin")
+    (crate / "Cargo.lock").write_text("version = 4\n[[package]\nname = 1\n")
+    result = run_scaffold("init", str(crate), "--no-input")
+    assert_clean_failure(result, 1, "Cargo.lock:2")
+    assert not (crate / "Dockerfile").exists()
+
+
+def test_missing_project_dir(tmp_path):
+    result = run_scaffold("init", str(tmp_path / "nowhere"), "--no-input")
+    assert_clean_failure(result, 1, "nowhere")
+
+
+def test_a_folder_without_cargo_toml(tmp_path):
+    result = run_scaffold("init", str(tmp_path), "--no-input")
+    assert_clean_failure(result, 1, "no Cargo.toml")
+
+
+def test_library_only_is_refused(sample):
+    crate = sample("lib-only")
+    result = run_scaffold("init", str(crate), "--no-input")
+    assert_clean_failure(result, 1, "library-only")
+    assert not (crate / "Dockerfile").exists()
+
+
+def test_an_ambiguous_binary_lists_the_choices(tmp_path):
+    crate = tmp_path / "two"
+    (crate / "src" / "bin").mkdir(parents=True)
+    (crate / "Cargo.toml").write_text('[package]\nname = "two"\nversion = "0.1.0"\nedition = "2021"\n')
+    (crate / "src" / "bin" / "alpha.rs").write_text("fn main() {}\n")
+    (crate / "src" / "bin" / "beta.rs").write_text("fn main() {}\n")
+    result = run_scaffold("init", str(crate), "--no-input")
+    assert_clean_failure(result, 2, "--bin", "alpha", "beta")
+    chosen = run_scaffold("init", str(crate), "--no-input", "--bin", "beta")
+    assert chosen.returncode == 0, chosen.stderr
+    assert "--bin beta" in (crate / "Dockerfile").read_text()
+
+
+@pytest.mark.parametrize(
+    "flags, code, needle",
+    [
+        (["--nodes", "0"], 2, "--nodes 0"),
+        (["--nodes", "-1"], 2, "--nodes -1"),
+        (["--nodes", "1000"], 2, "--nodes 1000"),
+        (["--http-port", "0"], 2, "--http-port 0"),
+        (["--http-port", "70000"], 2, "--http-port 70000"),
+        (["--http-port", "9000", "--raft-port", "9000"], 2, "9000"),
+        (["--host-port", "65534", "--nodes", "3"], 2, "65535"),
+        (["--bin", "nope"], 2, "--bin nope"),
+        (["--package", "nope"], 2, "--package nope"),
+        (["--runtime", "windows"], 2, "--runtime"),
+        (["--rust-version", "latest"], 2, "--rust-version"),
+    ],
+)
+def test_bad_answers_are_usage_errors(sample, flags, code, needle):
+    crate = sample("raft-node")
+    result = run_scaffold("init", str(crate), "--no-input", *flags)
+    assert_clean_failure(result, code, needle)
+    assert not (crate / "Dockerfile").exists()
+
+
+def test_even_cluster_size_warns(sample):
+    crate = sample("raft-node")
+    result = run_scaffold("init", str(crate), "--no-input", "--nodes", "4")
+    assert result.returncode == 0, result.stderr
+    assert "warning: 4 nodes" in result.stderr
+
+
+def test_version():
+    result = run_scaffold("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("scaffold ")

@@ -1,0 +1,712 @@
+"""Build the base images the generated Dockerfiles name, locally, without a registry.
+
+The engine used by the test suite has no registry to pull from, so every
+``FROM`` line of a generated Dockerfile must resolve from the local image
+store. This module makes those images from things the machine does have:
+
+``debian:bookworm-slim``
+    ``debootstrap --variant=minbase bookworm`` from the same Debian mirror the
+    host's apt uses, imported with ``docker import``. The rootfs tarball is
+    cached under ``${XDG_CACHE_HOME:-~/.cache}/scaffold-test-images/``.
+
+``rust:<X.Y>-slim-bookworm`` and ``rust:<X.Y.Z>-slim-bookworm``
+    The Debian image plus exactly the packages the official slim image keeps
+    (``ca-certificates gcc libc6-dev``) and the host's Rust toolchain
+    (``$(rustc --print sysroot)``: ``bin/``, ``lib/``, ``libexec/``; no docs),
+    laid out like the official image: ``RUSTUP_HOME=/usr/local/rustup``,
+    ``CARGO_HOME=/usr/local/cargo``, ``PATH=/usr/local/cargo/bin:$PATH``.
+    Deliberately nothing more (no ``pkg-config``, no ``libssl-dev``) so that
+    a generated Dockerfile that forgets a build package fails here too.
+
+    Containers may be unable to reach crates.io (see ``--probe-network``).
+    Unless ``SCAFFOLD_TEST_CRATES=network``, the image therefore also carries
+    a vendored copy of the crates locked by the sample crates and a
+    ``$CARGO_HOME/config.toml`` that replaces crates.io with that directory.
+    This is the one intended difference from the official image.
+
+``gcr.io/distroless/cc-debian12:nonroot``
+    A stand-in for Google's distroless ``cc`` image, not the real one: the
+    files of libc6, libgcc-s1, libstdc++6, libssl3, ca-certificates, tzdata
+    and netbase, ``/etc/passwd`` and ``/etc/group`` with root, nobody and
+    nonroot (65532), no shell, ``USER 65532:65532``.
+
+musl-based images (alpine, scratch builds of a musl binary) are not made:
+the host toolchain has no musl target.
+
+Every image carries the label ``org.scaffold.test-image=<recipe hash>``. An
+image whose tags all carry the current recipe hash is left alone, so running
+this twice is cheap.
+
+Usage::
+
+    python -m tests.images.baseimages            # make what is missing
+    python -m tests.images.baseimages --force    # rebuild everything
+    python -m tests.images.baseimages --probe-network
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RECIPE_VERSION = "4"
+LABEL = "org.scaffold.test-image"
+LABEL_KIND = "org.scaffold.test-image.kind"
+
+DEBIAN_TAG = "debian:bookworm-slim"
+DISTROLESS_TAG = "gcr.io/distroless/cc-debian12:nonroot"
+RUST_TOOLCHAIN_REPO = "scaffold-test/rust-toolchain"
+
+SUITE = "bookworm"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+DEFAULT_SECURITY_MIRROR = "http://deb.debian.org/debian-security"
+
+# What the official rust:*-slim-bookworm image keeps installed on top of
+# debian:bookworm-slim (it also installs wget for rustup, then purges it).
+RUST_SLIM_PACKAGES = ("ca-certificates", "gcc", "libc6-dev")
+
+DISTROLESS_PACKAGES = (
+    "libc6",
+    "libgcc-s1",
+    "libstdc++6",
+    "libssl3",
+    "ca-certificates",
+    "tzdata",
+    "netbase",
+)
+
+VENDOR_DIR_IN_IMAGE = "/usr/local/share/scaffold-test/vendored-crates"
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class MissingTool(RuntimeError):
+    """A host tool needed to make the images is not installed."""
+
+
+class BuildFailed(RuntimeError):
+    """An image could not be made."""
+
+
+def log(msg: str) -> None:
+    print(f"[base-images] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# Host facts
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    d = Path(base) / "scaffold-test-images"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def docker_cli() -> str:
+    """Debian's docker 20.10 client has BuildKit built in; prefer it."""
+    if Path("/usr/bin/docker").exists():
+        return "/usr/bin/docker"
+    found = shutil.which("docker")
+    if not found:
+        raise MissingTool("no docker client found (apt-get install docker.io)")
+    return found
+
+
+def docker_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["DOCKER_BUILDKIT"] = "1"
+    env.setdefault("BUILDKIT_PROGRESS", "plain")
+    return env
+
+
+def missing_tools() -> list[str]:
+    """Return the apt packages to install before images can be made."""
+    missing = []
+    if not shutil.which("debootstrap") and not Path("/usr/sbin/debootstrap").exists():
+        missing.append("debootstrap")
+    if not Path("/usr/share/keyrings/debian-archive-keyring.gpg").exists():
+        missing.append("debian-archive-keyring")
+    return missing
+
+
+def check_tools() -> None:
+    missing = missing_tools()
+    if missing:
+        raise MissingTool(
+            "cannot make the Debian base image: missing "
+            + ", ".join(missing)
+            + f" (apt-get install -y {' '.join(missing)})"
+        )
+    if os.geteuid() != 0:
+        raise MissingTool("debootstrap needs root to build the Debian rootfs")
+
+
+@dataclass(frozen=True)
+class AptSource:
+    uri: str
+    suites: tuple[str, ...]
+    components: tuple[str, ...]
+
+
+def _parse_one_line(text: str) -> list[AptSource]:
+    out = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line.startswith("deb "):
+            continue
+        parts = line.split()[1:]
+        if parts and parts[0].startswith("["):
+            while parts and not parts[0].endswith("]"):
+                parts.pop(0)
+            parts.pop(0)
+        if len(parts) >= 3:
+            out.append(AptSource(parts[0], (parts[1],), tuple(parts[2:])))
+    return out
+
+
+def _parse_deb822(text: str) -> list[AptSource]:
+    out = []
+    for stanza in re.split(r"\n\s*\n", text):
+        fields: dict[str, str] = {}
+        key = None
+        for line in stanza.splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            if line[0].isspace() and key:
+                fields[key] += " " + line.strip()
+                continue
+            if ":" in line:
+                key, _, value = line.partition(":")
+                key = key.strip().lower()
+                fields[key] = value.strip()
+        if "deb" not in fields.get("types", "").split():
+            continue
+        if fields.get("enabled", "yes").lower() == "no":
+            continue
+        for uri in fields.get("uris", "").split():
+            out.append(
+                AptSource(
+                    uri,
+                    tuple(fields.get("suites", "").split()),
+                    tuple(fields.get("components", "").split()),
+                )
+            )
+    return out
+
+
+def host_debian_sources() -> list[AptSource]:
+    """The host's Debian bookworm sources (other vendors' repositories skipped)."""
+    sources: list[AptSource] = []
+    etc = Path("/etc/apt")
+    if (etc / "sources.list").exists():
+        sources += _parse_one_line((etc / "sources.list").read_text())
+    d = etc / "sources.list.d"
+    if d.is_dir():
+        for p in sorted(d.iterdir()):
+            if p.suffix == ".list":
+                sources += _parse_one_line(p.read_text())
+            elif p.suffix == ".sources":
+                sources += _parse_deb822(p.read_text())
+    keep = []
+    for s in sources:
+        suites = tuple(x for x in s.suites if x == SUITE or x.startswith(SUITE + "-") or x.startswith(SUITE + "/"))
+        if suites and "main" in s.components:
+            keep.append(AptSource(s.uri.rstrip("/"), suites, ("main",)))
+    return keep
+
+
+def debian_mirrors() -> tuple[str, str]:
+    """(main mirror, security mirror) as used by the host's apt."""
+    main = os.environ.get("SCAFFOLD_DEBIAN_MIRROR")
+    security = os.environ.get("SCAFFOLD_DEBIAN_SECURITY_MIRROR")
+    for s in host_debian_sources():
+        if main is None and SUITE in s.suites:
+            main = s.uri
+        if security is None and any(x.startswith(SUITE + "-security") or x.startswith(SUITE + "/updates") for x in s.suites):
+            security = s.uri
+    return (main or DEFAULT_MIRROR, security or DEFAULT_SECURITY_MIRROR)
+
+
+def image_sources_file(main: str, security: str) -> str:
+    """deb822 sources, laid out like the official debian image's debian.sources."""
+    return (
+        "Types: deb\n"
+        f"URIs: {main}\n"
+        f"Suites: {SUITE} {SUITE}-updates\n"
+        "Components: main\n"
+        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+        "\n"
+        "Types: deb\n"
+        f"URIs: {security}\n"
+        f"Suites: {SUITE}-security\n"
+        "Components: main\n"
+        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+    )
+
+
+# The official debian slim images ship these two files (docker-clean and the
+# dpkg path excludes that make them "slim").
+DPKG_EXCLUDES = """\
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+path-exclude /usr/share/lintian/*
+"""
+APT_DOCKER_CLEAN = """\
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+"""
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    sysroot: Path
+    version: str  # X.Y.Z
+    host: str
+    verbose: str  # rustc -vV + cargo -V, identifies the build
+
+    @property
+    def short(self) -> str:
+        return ".".join(self.version.split(".")[:2])
+
+    @property
+    def tags(self) -> list[str]:
+        return [f"rust:{self.short}-slim-bookworm", f"rust:{self.version}-slim-bookworm"]
+
+
+def host_toolchain() -> Toolchain:
+    if not shutil.which("rustc"):
+        raise MissingTool("no rustc on PATH (install a Rust toolchain with rustup)")
+    vv = subprocess.run(["rustc", "-vV"], check=True, capture_output=True, text=True).stdout
+    sysroot = Path(
+        subprocess.run(["rustc", "--print", "sysroot"], check=True, capture_output=True, text=True).stdout.strip()
+    )
+    fields = dict(line.split(": ", 1) for line in vv.splitlines() if ": " in line)
+    cargo = sysroot / "bin" / "cargo"
+    if not cargo.exists():
+        raise MissingTool(f"no cargo in the toolchain at {sysroot}")
+    cargo_v = subprocess.run([str(cargo), "-V"], check=True, capture_output=True, text=True).stdout
+    return Toolchain(sysroot, fields["release"], fields["host"], vv + cargo_v)
+
+
+# --------------------------------------------------------------------------
+# Engine helpers
+
+
+def _sha(*parts: str | bytes) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode() if isinstance(p, str) else p)
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def _docker(*args: str, check: bool = True, capture: bool = True, input: bytes | None = None, stdin=None):
+    proc = subprocess.run(
+        [docker_cli(), *args],
+        env=docker_env(),
+        capture_output=capture,
+        input=input,
+        stdin=stdin,
+    )
+    if check and proc.returncode != 0:
+        out = (proc.stdout or b"").decode(errors="replace") + (proc.stderr or b"").decode(errors="replace")
+        raise BuildFailed(f"docker {' '.join(args[:3])} ... failed ({proc.returncode}):\n{out[-6000:]}")
+    return proc
+
+
+def image_label(tag: str) -> str | None:
+    proc = _docker("image", "inspect", "--format", "{{json .Config.Labels}}", tag, check=False)
+    if proc.returncode != 0:
+        return None
+    labels = json.loads(proc.stdout.decode() or "null") or {}
+    return labels.get(LABEL)
+
+
+def image_size(tag: str) -> int:
+    proc = _docker("image", "inspect", "--format", "{{.Size}}", tag, check=False)
+    return int(proc.stdout.decode().strip() or 0) if proc.returncode == 0 else 0
+
+
+def up_to_date(tags: list[str], recipe: str) -> bool:
+    return all(image_label(t) == recipe for t in tags)
+
+
+def build(context: Path, dockerfile: str, tags: list[str], name: str) -> None:
+    """docker build with a Dockerfile kept outside the context."""
+    with tempfile.TemporaryDirectory(prefix="scaffold-img-") as tmp:
+        df = Path(tmp) / f"{name}.Dockerfile"
+        df.write_text(dockerfile)
+        # BuildKit reads <Dockerfile>.dockerignore before the context's own.
+        (Path(tmp) / f"{name}.Dockerfile.dockerignore").write_text("share\netc\n")
+        args = ["build", "--progress=plain", "-f", str(df)]
+        for t in tags:
+            args += ["-t", t]
+        proc = _docker(*args, str(context), check=False)
+    if proc.returncode != 0:
+        out = proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")
+        raise BuildFailed(f"building {name} failed:\n{out[-8000:]}")
+
+
+# --------------------------------------------------------------------------
+# Recipes
+
+
+@dataclass
+class Result:
+    name: str
+    tags: list[str]
+    built: bool
+    seconds: float
+    size: int
+    note: str = ""
+
+
+@dataclass
+class Plan:
+    toolchain: Toolchain
+    mirror: str
+    security: str
+    crates_mode: str = "vendor"
+    vendor_manifests: list[Path] = field(default_factory=list)
+    force: bool = False
+    results: list[Result] = field(default_factory=list)
+
+
+def debian_recipe(plan: Plan) -> str:
+    return _sha(
+        RECIPE_VERSION,
+        "debian",
+        SUITE,
+        "minbase",
+        plan.mirror,
+        image_sources_file(plan.mirror, plan.security),
+        DPKG_EXCLUDES,
+        APT_DOCKER_CLEAN,
+    )
+
+
+def rootfs_tarball(plan: Plan) -> Path:
+    """debootstrap once per mirror and recipe; cached between runs."""
+    key = debian_recipe(plan)
+    tar = cache_dir() / f"debian-{SUITE}-minbase-{key}.tar"
+    if tar.exists() and not plan.force:
+        log(f"using cached rootfs {tar}")
+        return tar
+    check_tools()
+    work = Path(tempfile.mkdtemp(prefix="rootfs-", dir=cache_dir()))
+    rootfs = work / "rootfs"
+    try:
+        log(f"debootstrap --variant=minbase {SUITE} from {plan.mirror} (takes about half a minute)")
+        proc = subprocess.run(
+            ["debootstrap", "--variant=minbase", SUITE, str(rootfs), plan.mirror],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            tail = (proc.stdout + proc.stderr)[-4000:]
+            logf = rootfs / "debootstrap" / "debootstrap.log"
+            if logf.exists():
+                tail += "\n--- debootstrap.log ---\n" + logf.read_text(errors="replace")[-4000:]
+            raise BuildFailed(f"debootstrap failed ({proc.returncode}):\n{tail}")
+        (rootfs / "etc/apt/sources.list").unlink(missing_ok=True)
+        (rootfs / "etc/apt/sources.list.d").mkdir(parents=True, exist_ok=True)
+        (rootfs / "etc/apt/sources.list.d/debian.sources").write_text(image_sources_file(plan.mirror, plan.security))
+        (rootfs / "etc/dpkg/dpkg.cfg.d/docker").write_text(DPKG_EXCLUDES)
+        (rootfs / "etc/apt/apt.conf.d/docker-clean").write_text(APT_DOCKER_CLEAN)
+        for pattern in ("var/lib/apt/lists", "var/cache/apt/archives"):
+            for p in (rootfs / pattern).glob("*"):
+                if p.is_file():
+                    p.unlink()
+        for p in (rootfs / "var/cache/apt").glob("*.bin"):
+            p.unlink()
+        tmp_tar = work / "rootfs.tar"
+        subprocess.run(
+            ["tar", "--numeric-owner", "--xattrs", "-C", str(rootfs), "-cf", str(tmp_tar), "."],
+            check=True,
+        )
+        os.replace(tmp_tar, tar)
+        for old in cache_dir().glob(f"debian-{SUITE}-minbase-*.tar"):
+            if old != tar:
+                old.unlink(missing_ok=True)
+        return tar
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def make_debian(plan: Plan) -> Result:
+    recipe = debian_recipe(plan)
+    tags = [DEBIAN_TAG]
+    t0 = time.monotonic()
+    if not plan.force and up_to_date(tags, recipe):
+        return Result("debian", tags, False, time.monotonic() - t0, image_size(DEBIAN_TAG))
+    tar = rootfs_tarball(plan)
+    with open(tar, "rb") as f:
+        proc = _docker(
+            "import",
+            "-c", f"LABEL {LABEL}={recipe}",
+            "-c", f"LABEL {LABEL_KIND}=debian-minbase",
+            "-c", 'CMD ["bash"]',
+            "-",
+            DEBIAN_TAG,
+            stdin=f,
+        )
+    del proc
+    return Result("debian", tags, True, time.monotonic() - t0, image_size(DEBIAN_TAG), f"mirror {plan.mirror}")
+
+
+def rust_toolchain_dockerfile(tc: Toolchain, recipe: str) -> str:
+    tdir = f"/usr/local/rustup/toolchains/{tc.version}-{tc.host}"
+    pkgs = " ".join(RUST_SLIM_PACKAGES)
+    return f"""\
+FROM {DEBIAN_TAG}
+ENV RUSTUP_HOME=/usr/local/rustup \\
+    CARGO_HOME=/usr/local/cargo \\
+    PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
+    RUST_VERSION={tc.version}
+RUN apt-get update \\
+ && apt-get install -y --no-install-recommends {pkgs} \\
+ && rm -rf /var/lib/apt/lists/*
+COPY bin/ {tdir}/bin/
+COPY lib/ {tdir}/lib/
+COPY libexec/ {tdir}/libexec/
+RUN mkdir -p "$CARGO_HOME/bin" \\
+ && for f in {tdir}/bin/*; do ln -s "$f" "$CARGO_HOME/bin/$(basename "$f")"; done \\
+ && chmod -R a+w "$CARGO_HOME" \\
+ && rustc --version && cargo --version
+LABEL {LABEL}={recipe} {LABEL_KIND}=rust-toolchain
+CMD ["bash"]
+"""
+
+
+def vendor_lockfiles(plan: Plan) -> list[Path]:
+    """Cargo.lock files whose crates must be available offline in the image."""
+    manifests = list(plan.vendor_manifests)
+    if not manifests:
+        root = REPO_ROOT / "sample-crates"
+        if root.is_dir():
+            for lock in sorted(root.glob("**/Cargo.lock")):
+                if "target" in lock.relative_to(root).parts:
+                    continue
+                manifests.append(lock.with_name("Cargo.toml"))
+    return [m.with_name("Cargo.lock") for m in manifests if m.with_name("Cargo.lock").exists()]
+
+
+def vendored_crates(plan: Plan) -> tuple[Path, str] | None:
+    """`cargo vendor` (on the host, which reaches crates.io) into the cache."""
+    locks = vendor_lockfiles(plan)
+    if not locks:
+        return None
+    key = _sha(RECIPE_VERSION, plan.toolchain.version, *(lk.read_bytes() for lk in locks))
+    out = cache_dir() / f"vendor-{key}"
+    if (out / ".complete").exists():
+        return out, key
+    if out.exists():
+        shutil.rmtree(out)
+    cargo = str(plan.toolchain.sysroot / "bin" / "cargo")
+    args = [cargo, "vendor", "--locked", "--versioned-dirs", "--manifest-path", str(locks[0].with_name("Cargo.toml"))]
+    for lk in locks[1:]:
+        args += ["--sync", str(lk.with_name("Cargo.toml"))]
+    args.append(str(out / "crates"))
+    log(f"cargo vendor for {len(locks)} lockfile(s)")
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=cache_dir())
+    if proc.returncode != 0:
+        raise BuildFailed(f"cargo vendor failed:\n{proc.stderr[-4000:]}")
+    (out / "crates").mkdir(parents=True, exist_ok=True)
+    (out / "config.toml").write_text(
+        "# Containers on the test machines cannot reach crates.io; builds use\n"
+        "# these crates, vendored on the host, instead. Not in the official image.\n"
+        "[source.crates-io]\n"
+        'replace-with = "scaffold-test-vendored"\n\n'
+        "[source.scaffold-test-vendored]\n"
+        f'directory = "{VENDOR_DIR_IN_IMAGE}"\n'
+    )
+    (out / ".complete").write_text("")
+    for old in cache_dir().glob("vendor-*"):
+        if old != out:
+            shutil.rmtree(old, ignore_errors=True)
+    return out, key
+
+
+def make_rust(plan: Plan) -> Result:
+    tc = plan.toolchain
+    t0 = time.monotonic()
+    base_recipe = _sha(RECIPE_VERSION, "rust", debian_recipe(plan), tc.verbose, " ".join(RUST_SLIM_PACKAGES))
+    toolchain_tag = f"{RUST_TOOLCHAIN_REPO}:{tc.version}"
+    vendor = vendored_crates(plan) if plan.crates_mode == "vendor" else None
+    recipe = _sha(base_recipe, vendor[1] if vendor else "network")
+    tags = tc.tags
+    if not plan.force and up_to_date(tags, recipe):
+        return Result("rust", tags, False, time.monotonic() - t0, image_size(tags[0]))
+    if plan.force or not up_to_date([toolchain_tag], base_recipe):
+        log(f"rust toolchain {tc.version} from {tc.sysroot}")
+        build(tc.sysroot, rust_toolchain_dockerfile(tc, base_recipe), [toolchain_tag], "rust-toolchain")
+    if vendor:
+        df = (
+            f"FROM {toolchain_tag}\n"
+            f"COPY crates/ {VENDOR_DIR_IN_IMAGE}/\n"
+            "COPY config.toml /usr/local/cargo/config.toml\n"
+            f"LABEL {LABEL}={recipe} {LABEL_KIND}=rust org.scaffold.test-image.crates=vendored\n"
+        )
+        note = f"crates.io replaced by {len(list((vendor[0] / 'crates').iterdir()))} vendored crates"
+        build(vendor[0], df, tags, "rust")
+    else:
+        df = f"FROM {toolchain_tag}\nLABEL {LABEL}={recipe} {LABEL_KIND}=rust org.scaffold.test-image.crates=network\n"
+        with tempfile.TemporaryDirectory() as empty:
+            build(Path(empty), df, tags, "rust")
+        note = "crates from the network"
+    return Result("rust", tags, True, time.monotonic() - t0, image_size(tags[0]), note)
+
+
+PASSWD = """\
+root:x:0:0:root:/root:/sbin/nologin
+nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin
+nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin
+"""
+GROUP = """\
+root:x:0:
+nobody:x:65534:
+tty:x:5:
+staff:x:50:
+nonroot:x:65532:
+"""
+
+
+def distroless_dockerfile(recipe: str) -> str:
+    pkgs = " ".join(DISTROLESS_PACKAGES)
+    passwd = PASSWD.replace("\n", "\\n")
+    group = GROUP.replace("\n", "\\n")
+    return f"""\
+FROM {DEBIAN_TAG} AS collect
+RUN apt-get update \\
+ && apt-get install -y --no-install-recommends ca-certificates \\
+ && mkdir -p /debs /out && cd /debs \\
+ && apt-get download {pkgs} \\
+ && for d in /debs/*.deb; do dpkg -x "$d" /out; done \\
+ && rm -rf /out/usr/share/doc /out/usr/share/man /out/usr/share/lintian /out/usr/share/info \\
+ && mkdir -p /out/etc/ssl/certs /out/home/nonroot /out/tmp /out/var/lib/dpkg/status.d \\
+ && cp /etc/ssl/certs/ca-certificates.crt /out/etc/ssl/certs/ \\
+ && cp /etc/os-release /out/etc/os-release \\
+ && cp -a /etc/ld.so.conf /etc/ld.so.conf.d /out/etc/ \\
+ && printf 'passwd: files\\ngroup: files\\nhosts: files dns\\n' > /out/etc/nsswitch.conf \\
+ && printf '{passwd}' > /out/etc/passwd \\
+ && printf '{group}' > /out/etc/group \\
+ && for d in /debs/*.deb; do dpkg-deb -f "$d" > "/out/var/lib/dpkg/status.d/$(dpkg-deb -f "$d" Package)"; done \\
+ && ldconfig -r /out \\
+ && chown 65532:65532 /out/home/nonroot && chmod 1777 /out/tmp \\
+ && rm -rf /var/lib/apt/lists/*
+
+FROM scratch
+COPY --from=collect /out/ /
+ENV PATH=/usr/local/bin:/usr/bin:/bin SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+USER 65532:65532
+WORKDIR /home/nonroot
+LABEL {LABEL}={recipe} {LABEL_KIND}=distroless-cc-stand-in
+"""
+
+
+def make_distroless(plan: Plan) -> Result:
+    recipe = _sha(RECIPE_VERSION, "distroless", debian_recipe(plan), distroless_dockerfile(""))
+    tags = [DISTROLESS_TAG]
+    t0 = time.monotonic()
+    if not plan.force and up_to_date(tags, recipe):
+        return Result("distroless stand-in", tags, False, time.monotonic() - t0, image_size(DISTROLESS_TAG))
+    with tempfile.TemporaryDirectory() as empty:
+        build(Path(empty), distroless_dockerfile(recipe), tags, "distroless")
+    return Result(
+        "distroless stand-in", tags, True, time.monotonic() - t0, image_size(DISTROLESS_TAG),
+        "STAND-IN for the real distroless image (no shell, uid 65532)",
+    )
+
+
+# --------------------------------------------------------------------------
+# Entry points
+
+
+def make_plan(force: bool = False, vendor_manifests: list[Path] | None = None) -> Plan:
+    mirror, security = debian_mirrors()
+    mode = os.environ.get("SCAFFOLD_TEST_CRATES", "vendor")
+    if mode not in ("vendor", "network"):
+        raise ValueError("SCAFFOLD_TEST_CRATES must be 'vendor' or 'network'")
+    return Plan(host_toolchain(), mirror, security, mode, list(vendor_manifests or []), force)
+
+
+def ensure_all(force: bool = False, vendor_manifests: list[Path] | None = None, quiet: bool = False) -> list[Result]:
+    """Make every base image that is missing or out of date. Returns per-image results."""
+    plan = make_plan(force, vendor_manifests)
+    for step in (make_debian, make_rust, make_distroless):
+        r = step(plan)
+        plan.results.append(r)
+        if not quiet:
+            log(format_result(r))
+    return plan.results
+
+
+def format_result(r: Result) -> str:
+    state = "built" if r.built else "up to date"
+    extra = f" - {r.note}" if r.note else ""
+    return f"{r.name:<20} {state:<10} {r.seconds:6.1f}s {r.size / 1e6:7.0f} MB  {', '.join(r.tags)}{extra}"
+
+
+def probe_network() -> dict[str, bool]:
+    """Can a container (default bridge) reach the Debian mirror and crates.io?"""
+    results = {}
+    proc = _docker(
+        "run", "--rm", DEBIAN_TAG, "sh", "-c", "timeout 90 apt-get update", check=False
+    )
+    results["debian-mirror"] = proc.returncode == 0
+    script = (
+        "set -e; cd /tmp; cargo new -q probe; cd probe; "
+        "printf 'cfg-if = \"1\"\\n' >> Cargo.toml; "
+        "CARGO_NET_RETRY=0 timeout 90 cargo generate-lockfile"
+    )
+    # The toolchain image has no vendored-source config, so this goes to crates.io.
+    tc = host_toolchain()
+    proc = _docker("run", "--rm", f"{RUST_TOOLCHAIN_REPO}:{tc.version}", "sh", "-c", script, check=False)
+    results["crates.io"] = proc.returncode == 0
+    if proc.returncode != 0:
+        results["crates.io-error"] = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]  # type: ignore[assignment]
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--force", action="store_true", help="rebuild even when up to date (the rootfs too)")
+    ap.add_argument("--vendor-manifest", action="append", type=Path, default=[],
+                    help="Cargo.toml whose locked crates the rust image carries (default: sample-crates/*)")
+    ap.add_argument("--probe-network", action="store_true",
+                    help="report whether containers reach the Debian mirror and crates.io")
+    ns = ap.parse_args(argv)
+    try:
+        t0 = time.monotonic()
+        ensure_all(ns.force, ns.vendor_manifest)
+        log(f"all base images ready in {time.monotonic() - t0:.1f}s")
+        if ns.probe_network:
+            log(f"container network: {json.dumps(probe_network())}")
+    except MissingTool as e:
+        log(f"ERROR: {e}")
+        return 2
+    except BuildFailed as e:
+        log(f"ERROR: {e}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
+import shlex
 from dataclasses import dataclass
 
 from . import __version__
 from .answers import Answers, validate
-from .errors import UsageError
+from .errors import ScaffoldError, UsageError
 from .inspect import Binary, ProjectFacts, require_application, version_key
 
 # The Rust release the templates are known to build with; older MSRVs still get this one.
@@ -123,6 +125,7 @@ def make_plan(facts: ProjectFacts, answers: Answers) -> BuildPlan:
     require_application(facts)
     warnings = list(validate(answers))
     binary = choose_binary(facts, answers)
+    _check_names(binary)
     package = facts.workspace.package(binary.package)
     assert package is not None
     features = tuple(dict.fromkeys((*answers.features, *binary.required_features)))
@@ -197,6 +200,19 @@ def choose_binary(facts: ProjectFacts, answers: Answers) -> Binary:
     raise UsageError(f"several binaries could be the one to run; pick one with --bin: {_listing(candidates)}")
 
 
+# What Cargo accepts in package and target names; they reach shell commands, paths and comments.
+_CARGO_NAME = re.compile(r"^\w[\w+.-]*$")
+
+
+def _check_names(binary: Binary) -> None:
+    for what, name in (("package", binary.package), ("binary", binary.name)):
+        if not _CARGO_NAME.match(name):
+            raise ScaffoldError(
+                f"{binary.manifest}: {what} name {name!r} is not a name Cargo accepts "
+                "(letters, digits, `-` and `_`); rename it"
+            )
+
+
 def _listing(binaries: list[Binary]) -> str:
     shown = [f"{b.name} (package {b.package})" for b in binaries[:12]]
     more = f" and {len(binaries) - 12} more" if len(binaries) > 12 else ""
@@ -257,9 +273,10 @@ def _healthcheck(kind: str, answers: Answers, binary_path: str) -> HealthCheck |
         return HealthCheck(("wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{port}{path}"))
     if answers.runtime == "debian-slim":
         # bash's /dev/tcp needs no extra package: Debian images carry bash, not curl or wget.
+        # The path is an argument, not part of the format: it may hold `%` and `'`.
         probe = (
             f"exec 3<>/dev/tcp/127.0.0.1/{port} && "
-            f"printf 'GET {path} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && "
+            f"printf 'GET %s HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' {shlex.quote(path)} >&3 && "
             "head -n 1 <&3 | grep -q ' 2[0-9][0-9] '"
         )
         return HealthCheck(("bash", "-c", probe))
@@ -276,36 +293,50 @@ def _cargo_args(facts: ProjectFacts, binary: Binary, features: tuple[str, ...]) 
     args += ["-p", binary.package, "--bin", binary.name]
     if features:
         args += ["--features", ",".join(features)]
-    return " ".join(args)
+    return " ".join(shlex.quote(arg) for arg in args)
+
+
+# Roots kept wherever they are: they also cover path dependencies that are not workspace members.
+_GENERIC_ROOTS = ("*/src/main.rs", "*/src/lib.rs")
 
 
 def _stub_keep(facts: ProjectFacts) -> tuple[str, ...]:
-    """Target roots that must exist for Cargo to load the workspace; the skeleton keeps them as stubs."""
-    generic = ("*/src/main.rs", "*/src/lib.rs", "*/src/bin/*.rs", "*/build.rs")
-    root = facts.root
-    explicit = []
-    for package in facts.workspace.members:
-        for target in package.targets:
-            path = "./" + str((package.root / target.path).resolve().relative_to(root.resolve()))
-            if target.explicit and not any(_glob_match(g, path) for g in generic):
-                explicit.append(path)
-    return generic + tuple(sorted(set(explicit)))
+    """find(1) -path patterns of the files the skeleton keeps as stubs.
+
+    Every root Cargo needs to load the workspace: each member's lib, bins and build script, and its
+    explicitly declared targets. Exact paths rather than globs such as `*/src/bin/*.rs`, which in
+    find's matching (`*` crosses `/`) would also keep the modules of multi-file binaries.
+    """
+    exact = {
+        _find_literal(path)
+        for package, target, path in _member_targets(facts)
+        if (target.kind in ("lib", "bin", "build-script") or target.explicit)
+        and not any(fnmatch.fnmatchcase(path, g) for g in _GENERIC_ROOTS)
+    }
+    return _GENERIC_ROOTS + tuple(sorted(exact))
 
 
 def _stub_libs(facts: ProjectFacts) -> tuple[str, ...]:
+    return tuple(sorted({path for _package, target, path in _member_targets(facts) if target.kind == "lib"}))
+
+
+def _member_targets(facts: ProjectFacts):
+    """(package, target, path) for every member target, path relative to the build context (`./...`)."""
     root = facts.root.resolve()
-    libs = {
-        "./" + str((p.root / t.path).resolve().relative_to(root))
-        for p in facts.workspace.members
-        for t in p.targets
-        if t.kind == "lib"
-    }
-    return tuple(sorted(libs))
+    for package in facts.workspace.members:
+        for target in package.targets:
+            absolute = (package.root / target.path).resolve()
+            if not absolute.is_relative_to(root):
+                raise ScaffoldError(
+                    f"{package.manifest}: {target.kind} target `{target.name}` is at {absolute}, outside {root} "
+                    "(the Docker build context); move it into the project"
+                )
+            yield package, target, "./" + absolute.relative_to(root).as_posix()
 
 
-def _glob_match(pattern: str, path: str) -> bool:
-    regex = "^" + re.escape(pattern).replace(r"\*", ".*") + "$"
-    return re.match(regex, path) is not None
+def _find_literal(path: str) -> str:
+    """A path as a find(1) -path pattern that matches only itself."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", path)
 
 
 def _labels(package) -> tuple[tuple[str, str], ...]:

@@ -58,14 +58,27 @@ def _environment(templates: Path) -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["json"] = _json
+    env.filters["compose"] = _compose_value
     env.filters["shell_quote"] = shlex.quote
     env.filters["docker_string"] = _docker_string
     return env
 
 
 def _json(value) -> str:
-    """JSON is valid YAML and valid Dockerfile exec form: one quoting rule for every user value."""
+    """Dockerfile exec form (ENTRYPOINT, HEALTHCHECK CMD): a JSON array, which BuildKit never expands."""
     return json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
+
+
+def _compose_value(value) -> str:
+    """A literal Compose value: a JSON string (valid YAML) with `$` doubled so Compose does not interpolate.
+
+    Everything outside printable ASCII is written as a \\u escape: YAML would reject DEL and fold
+    NEL or U+2028 into line breaks if they appeared raw.
+    """
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_compose_value(item) for item in value) + "]"
+    text = json.dumps(str(value).replace("$", "$$"), ensure_ascii=True)
+    return text.replace("\x7f", "\\u007f")
 
 
 def _docker_string(value: str) -> str:

@@ -1,0 +1,398 @@
+"""Plan decisions, checked on the BuildPlan itself (not on rendered text)."""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import os
+import shlex
+from pathlib import Path
+
+import pytest
+
+from generator.answers import Answers
+from generator.errors import ScaffoldError, UsageError
+from generator.inspect import ProjectFacts, inspect_project
+from generator.plan import BASELINE_RUST, BuildPlan, make_plan
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample-crates"
+RUNTIMES = ("debian-slim", "distroless", "alpine", "scratch")
+
+
+@functools.cache
+def facts(name: str) -> ProjectFacts:
+    return inspect_project(SAMPLES / name)
+
+
+def plan(name: str = "raft-node", **answers) -> BuildPlan:
+    return make_plan(facts(name), Answers(**answers))
+
+
+def write_crate(directory: Path, manifest: str, files: dict[str, str] | None = None) -> Path:
+    """A small crate on disk: its Cargo.toml and the given files (a src/main.rs by default)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "Cargo.toml").write_text(manifest)
+    for relative, text in (files if files is not None else {"src/main.rs": "fn main() {}\n"}).items():
+        path = directory / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return directory
+
+
+def manifest(name: str = "demo", extra: str = "") -> str:
+    return f'[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "2021"\n{extra}\n[workspace]\n'
+
+
+# --- cargo invocations ----------------------------------------------------------------------------
+
+
+def test_cargo_args_are_locked_and_select_package_and_bin():
+    assert shlex.split(plan().dockerfile.cargo_args) == ["--release", "--locked", "-p", "raft-node", "--bin", "raft-node"]
+
+
+def test_cargo_args_drop_locked_without_a_lock(tmp_path):
+    crate = write_crate(tmp_path / "demo", manifest())
+    result = make_plan(inspect_project(crate), Answers())
+    args = shlex.split(result.dockerfile.cargo_args)
+    assert "--locked" not in args
+    assert args[args.index("-p") + 1] == "demo" and args[args.index("--bin") + 1] == "demo"
+
+
+def test_cargo_args_pick_the_workspace_member_and_its_binary():
+    args = shlex.split(plan("workspace", bin="ws-migrate").dockerfile.cargo_args)
+    assert args == ["--release", "--locked", "-p", "ws-worker", "--bin", "ws-migrate"]
+
+
+def test_required_features_of_the_binary_are_enabled_with_the_users(tmp_path):
+    crate = write_crate(
+        tmp_path / "demo",
+        manifest(extra='[features]\nserver = []\nmetrics = []\n\n[[bin]]\nname = "demo"\npath = "src/main.rs"\nrequired-features = ["server"]\n'),
+    )
+    result = make_plan(inspect_project(crate), Answers(features=("metrics",)))
+    args = shlex.split(result.dockerfile.cargo_args)
+    assert args[args.index("--features") + 1] == "metrics,server"
+
+
+@pytest.mark.parametrize("strategy", ["skeleton", "cache-mount"])
+def test_every_cargo_invocation_gets_the_same_arguments(strategy):
+    """The dependency layer is only reused when both builds ask Cargo for the same thing."""
+    from generator.render import render
+
+    result = plan(strategy=strategy)
+    dockerfile = next(f.content for f in render(result) if f.name == "Dockerfile")
+    builds = [line.split("cargo build", 1)[1].split("\\")[0].strip() for line in dockerfile.splitlines() if "cargo build" in line and not line.startswith("#")]
+    assert builds == [result.dockerfile.cargo_args] * (2 if strategy == "skeleton" else 1)
+
+
+# --- images, users, toolchain ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "runtime, builder, image, user, manager",
+    [
+        ("debian-slim", "rust:${RUST_VERSION}-slim-bookworm", "debian:bookworm-slim", "10001:10001", "apt"),
+        ("distroless", "rust:${RUST_VERSION}-slim-bookworm", "gcr.io/distroless/cc-debian12:nonroot", "65532:65532", "apt"),
+        ("alpine", "rust:${RUST_VERSION}-alpine3.20", "alpine:3.20", "10001:10001", "apk"),
+        ("scratch", "rust:${RUST_VERSION}-alpine3.20", "scratch", "10001:10001", "apk"),
+    ],
+)
+def test_images_and_user_per_runtime(runtime, builder, image, user, manager):
+    d = plan(runtime=runtime, healthcheck="exec").dockerfile
+    assert (d.builder_image, d.runtime_image, d.user, d.package_manager) == (builder, image, user, manager)
+
+
+def test_musl_builds_get_musl_dev():
+    assert "musl-dev" in plan(runtime="alpine").dockerfile.build_packages
+    assert "musl-dev" not in plan(runtime="debian-slim").dockerfile.build_packages
+
+
+def test_rust_version_defaults_to_the_baseline_when_msrv_is_older():
+    assert facts("workspace").rust_version(facts("workspace").default_binary) == "1.80"
+    assert plan("workspace").dockerfile.rust_version == BASELINE_RUST
+
+
+def test_rust_version_follows_an_msrv_newer_than_the_baseline(tmp_path):
+    crate = write_crate(tmp_path / "demo", manifest(extra='rust-version = "1.99"'))
+    assert make_plan(inspect_project(crate), Answers()).dockerfile.rust_version == "1.99"
+
+
+def test_a_toolchain_pin_beats_msrv_and_baseline(tmp_path):
+    crate = write_crate(
+        tmp_path / "demo",
+        manifest(extra='rust-version = "1.99"'),
+        {"src/main.rs": "fn main() {}\n", "rust-toolchain.toml": '[toolchain]\nchannel = "1.97.0"\n'},
+    )
+    assert make_plan(inspect_project(crate), Answers()).dockerfile.rust_version == "1.97.0"
+
+
+def test_a_channel_pin_that_is_not_a_release_is_ignored(tmp_path):
+    crate = write_crate(
+        tmp_path / "demo", manifest(), {"src/main.rs": "fn main() {}\n", "rust-toolchain": "stable\n"}
+    )
+    result = make_plan(inspect_project(crate), Answers())
+    assert result.dockerfile.rust_version == BASELINE_RUST
+    assert any("pins channel `stable`" in w for w in result.warnings)
+
+
+def test_rust_version_answer_wins_and_older_than_msrv_is_refused():
+    assert plan("workspace", rust_version="1.96").dockerfile.rust_version == "1.96"
+    with pytest.raises(UsageError, match=r"--rust-version 1\.79 is older than the project's rust-version 1\.80"):
+        plan("workspace", rust_version="1.79")
+
+
+# --- release profile and system packages ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "optimize, env",
+    [
+        ("as-is", {}),
+        ("strip", {"CARGO_PROFILE_RELEASE_STRIP": "symbols"}),
+        ("speed", {"CARGO_PROFILE_RELEASE_LTO": "fat", "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "1", "CARGO_PROFILE_RELEASE_STRIP": "symbols"}),
+        (
+            "size",
+            {
+                "CARGO_PROFILE_RELEASE_OPT_LEVEL": "z",
+                "CARGO_PROFILE_RELEASE_LTO": "fat",
+                "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "1",
+                "CARGO_PROFILE_RELEASE_STRIP": "symbols",
+            },
+        ),
+    ],
+)
+def test_profile_environment_per_optimize(optimize, env):
+    assert dict(plan(optimize=optimize).dockerfile.build_env) == env
+
+
+def test_system_packages_for_debian():
+    d = plan("openssl-app").dockerfile
+    assert set(d.build_packages) == {"pkg-config", "libssl-dev"}
+    assert d.runtime_packages == ("libssl3", "ca-certificates")
+
+
+@pytest.mark.parametrize("runtime", ["alpine", "scratch"])
+def test_system_packages_get_alpine_names(runtime):
+    if runtime == "scratch":
+        with pytest.raises(UsageError, match=r"--runtime scratch cannot provide libssl3 \("):
+            plan("openssl-app", runtime=runtime, healthcheck="none")
+        d = plan("raft-node", runtime=runtime, healthcheck="none", build_packages=("libpq-dev", "protobuf-compiler")).dockerfile
+        assert d.build_packages == ("musl-dev", "libpq-dev", "protobuf-dev")
+        return
+    d = plan("openssl-app", runtime=runtime).dockerfile
+    assert set(d.build_packages) == {"musl-dev", "pkgconf", "openssl-dev"}
+    assert d.runtime_packages == ("libssl3", "ca-certificates")
+    assert plan("raft-node", runtime=runtime, runtime_packages=("libpq5",)).dockerfile.runtime_packages == ("libpq",)
+
+
+def test_distroless_provides_libssl_but_not_libpq():
+    assert plan("openssl-app", runtime="distroless").dockerfile.runtime_packages == ()
+    with pytest.raises(UsageError, match="--runtime distroless cannot provide libpq5 .*use --runtime debian-slim or alpine"):
+        plan(runtime="distroless", runtime_packages=("libpq5",))
+
+
+def test_scratch_copies_the_ca_bundle_only_when_asked():
+    assert plan(runtime="scratch", healthcheck="none", runtime_packages=("ca-certificates",)).dockerfile.ca_bundle
+    assert not plan(runtime="scratch", healthcheck="none").dockerfile.ca_bundle
+
+
+# --- healthcheck ----------------------------------------------------------------------------------
+
+
+def test_debian_healthcheck_is_bash_dev_tcp():
+    hc = plan().dockerfile.healthcheck
+    assert hc.command[:2] == ("bash", "-c") and "/dev/tcp/127.0.0.1/8080" in hc.command[2]
+    assert hc.compose_test == ("CMD", *hc.command)
+
+
+def test_alpine_healthcheck_is_busybox_wget():
+    hc = plan(runtime="alpine", http_port=8181, health_path="/ready").dockerfile.healthcheck
+    assert hc.command == ("wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8181/ready")
+
+
+@pytest.mark.parametrize("runtime", ["distroless", "scratch"])
+def test_no_healthcheck_by_default_without_a_shell(runtime):
+    result = plan(runtime=runtime)
+    assert result.dockerfile.healthcheck is None and result.compose.healthcheck is None
+    assert any("no HEALTHCHECK" in w and "--healthcheck exec" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("runtime", ["distroless", "scratch"])
+def test_http_healthcheck_is_refused_without_a_shell(runtime):
+    with pytest.raises(UsageError, match=f"--healthcheck http: the {runtime} image has no shell or HTTP client"):
+        plan(runtime=runtime, healthcheck="http")
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_exec_healthcheck_runs_the_binary(runtime):
+    hc = plan(runtime=runtime, healthcheck="exec").dockerfile.healthcheck
+    assert hc.command == ("/usr/local/bin/raft-node", "healthcheck")
+    assert plan(runtime=runtime, healthcheck="none").dockerfile.healthcheck is None
+
+
+def test_bash_probe_really_checks_the_http_status(tmp_path):
+    """Run the generated probe with the host's bash against a loopback server: 200 passes, 500 fails."""
+    import http.server
+    import socket
+    import subprocess
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's naming)
+            self.send_response(200 if self.path == "/ready?probe=1&full=yes" else 500)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        port = probe_socket.getsockname()[1]
+    server = http.server.HTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for path, expected in (("/ready?probe=1&full=yes", 0), ("/other", 1)):
+            command = plan(http_port=port, health_path=path).dockerfile.healthcheck.command
+            assert subprocess.run(list(command), timeout=10).returncode == expected, path
+    finally:
+        server.shutdown()
+
+
+# --- compose --------------------------------------------------------------------------------------
+
+
+def test_compose_nodes_ids_peers_ports_and_volumes():
+    c = plan(nodes=5).compose
+    services = [n.service for n in c.nodes]
+    assert services == [f"raft-node-{i}" for i in range(5)]
+    for i, node in enumerate(c.nodes):
+        assert node.node_id == str(i)
+        assert node.peers.split(",") == [f"{s}:9000" for s in services if s != node.service]
+        assert node.ports == (f"127.0.0.1:{8080 + i}:8080",)
+        assert node.volume == f"raft-node-{i}-data"
+    assert len({n.volume for n in c.nodes}) == 5
+    assert c.network == "cluster" and c.image == "raft-node:latest"
+
+
+def test_raft_ports_published_only_when_asked():
+    node = plan(nodes=3, publish_raft=True, host_port=18080).compose.nodes[2]
+    assert node.ports == ("127.0.0.1:18082:8080", "127.0.0.1:9002:9000")
+
+
+def test_one_node_has_no_peers():
+    (node,) = plan(nodes=1).compose.nodes
+    assert node.peers == "" and node.node_id == "0"
+
+
+def test_even_cluster_size_warns():
+    assert any("odd size" in w for w in plan(nodes=4).warnings)
+    assert not any("odd size" in w for w in plan(nodes=3).warnings)
+
+
+@pytest.mark.parametrize(
+    "answers, message",
+    [
+        ({"nodes": 0}, "--nodes 0: a cluster needs 1 to 99 nodes"),
+        ({"nodes": 100}, "--nodes 100"),
+        ({"http_port": 0}, "--http-port 0: a port is a number from 1 to 65535"),
+        ({"raft_port": 70000}, "--raft-port 70000"),
+        ({"http_port": 9000, "raft_port": 9000}, "both 9000"),
+        ({"host_port": 65534, "nodes": 3}, "needs host ports up to 65536, past 65535"),
+        ({"raft_port": 65534, "nodes": 3, "publish_raft": True}, "past 65535"),
+        ({"host_port": 9000, "publish_raft": True}, "overlap"),
+    ],
+)
+def test_impossible_cluster_answers_are_refused(answers, message):
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        plan(**answers)
+
+
+def test_the_last_host_port_may_be_65535():
+    assert plan(host_port=65533, nodes=3).compose.nodes[-1].ports == ("127.0.0.1:65535:8080",)
+
+
+def test_shared_environment():
+    env = dict(plan(rust_log="debug,raft=trace", data_dir="/var/lib/raft").compose.shared_env)
+    assert env == {"HTTP_PORT": "8080", "RAFT_PORT": "9000", "DATA_DIR": "/var/lib/raft", "RUST_LOG": "debug,raft=trace"}
+
+
+def test_names_cargo_would_refuse_never_reach_the_files(tmp_path):
+    crate = write_crate(tmp_path / "demo", manifest(extra='\n[[bin]]\nname = "x; rm -rf /"\npath = "src/main.rs"\n'))
+    with pytest.raises(ScaffoldError, match="binary name 'x; rm -rf /' is not a name Cargo accepts"):
+        make_plan(inspect_project(crate), Answers())
+
+
+# --- the skeleton's stubs -------------------------------------------------------------------------
+
+
+def kept_by_skeleton(root: Path, keep: tuple[str, ...]) -> set[str]:
+    """The .rs files the skeleton's `find . -type f ! ( ... -o -path P ... ) -delete` leaves.
+
+    `find -path` matches the whole path (`./crates/api/src/main.rs`) with fnmatch rules in which
+    `*` also matches `/`: exactly fnmatch.fnmatchcase.
+    """
+    kept = set()
+    for directory, _dirs, files in os.walk(root):
+        for name in files:
+            path = "./" + (Path(directory) / name).relative_to(root).as_posix()
+            if name.endswith(".rs") and any(fnmatch.fnmatchcase(path, pattern) for pattern in keep):
+                kept.add(path)
+    return kept
+
+
+def target_roots(project: ProjectFacts) -> set[str]:
+    root = project.root.resolve()
+    return {
+        "./" + (package.root / target.path).resolve().relative_to(root).as_posix()
+        for package in project.workspace.members
+        for target in package.targets
+        if target.kind in ("lib", "bin", "build-script") or target.explicit
+    }
+
+
+def test_skeleton_keeps_every_target_root_of_the_workspace_and_no_module(tmp_path):
+    import shutil
+
+    workspace = tmp_path / "workspace"
+    shutil.copytree(SAMPLES / "workspace", workspace, ignore=shutil.ignore_patterns("target"))
+    modules = {
+        "crates/api/src/routes.rs": "pub fn routes() {}\n",
+        "crates/api/src/routes/health.rs": "pub fn health() {}\n",
+        "crates/core/src/build.rs": "pub fn build() {}\n",  # a module that happens to be called build
+        "crates/worker/src/bin/ws-migrate/steps.rs": "pub fn steps() {}\n",
+        "crates/worker/src/jobs/mod.rs": "pub fn jobs() {}\n",
+    }
+    for relative, text in modules.items():
+        (workspace / relative).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / relative).write_text(text)
+    project = inspect_project(workspace)
+    keep = make_plan(project, Answers(strategy="skeleton")).dockerfile.stub_keep
+    kept = kept_by_skeleton(workspace, keep)
+    roots = target_roots(project)
+    assert roots == {
+        "./crates/api/src/main.rs",
+        "./crates/core/src/lib.rs",
+        "./crates/core/build.rs",
+        "./crates/worker/src/main.rs",
+        "./crates/worker/src/bin/ws-migrate.rs",
+    }
+    assert roots <= kept, f"target roots the skeleton deletes: {sorted(roots - kept)}"
+    assert not kept & {f"./{m}" for m in modules}, f"module files kept: {sorted(kept - roots)}"
+
+
+def test_skeleton_keeps_explicit_targets_in_unusual_places(tmp_path):
+    crate = write_crate(
+        tmp_path / "demo",
+        manifest(extra='build = "tools/gen.rs"\n\n[lib]\npath = "lib/root.rs"\n\n[[bin]]\nname = "demo"\npath = "app/start.rs"\n\n[[test]]\nname = "it"\npath = "checks/it.rs"\n'),
+        {"tools/gen.rs": "fn main() {}\n", "lib/root.rs": "mod inner;\n", "lib/inner.rs": "\n", "app/start.rs": "fn main() {}\n", "checks/it.rs": "\n"},
+    )
+    d = make_plan(inspect_project(crate), Answers()).dockerfile
+    kept = kept_by_skeleton(crate, d.stub_keep)
+    assert kept == {"./tools/gen.rs", "./lib/root.rs", "./app/start.rs", "./checks/it.rs"}
+    assert d.stub_libs == ("./lib/root.rs",)
+
+
+def test_a_target_outside_the_build_context_is_a_clear_error(tmp_path):
+    write_crate(tmp_path / "shared", "", {"main.rs": "fn main() {}\n"})
+    crate = write_crate(tmp_path / "demo", manifest(extra='\n[[bin]]\nname = "demo"\npath = "../shared/main.rs"\n'), {})
+    with pytest.raises(ScaffoldError, match="outside"):
+        make_plan(inspect_project(crate), Answers())

@@ -69,10 +69,11 @@ def _read_members(root: Path, data: Mapping[str, Any], selected_manifest: Path |
     )
     member_dirs, excluded = _member_dirs(manifest, workspace, warnings)
     packages: list[Package] = []
+    queue = list(member_dirs)
+    seen = {root}
     if "package" in data:
         packages.append(read_package(manifest, data, inherited))
-    seen = {root}
-    queue = list(member_dirs)
+        queue[:0] = _path_members(root, packages[0], excluded)
     while queue:
         directory = queue.pop(0)
         if directory in seen:
@@ -85,16 +86,28 @@ def _read_members(root: Path, data: Mapping[str, Any], selected_manifest: Path |
             continue
         package = read_package(member_manifest, member_data, inherited)
         packages.append(package)
-        # Path dependencies inside the workspace directory are members too (Cargo's rule).
-        for dep in package.dependencies:
-            if dep.path and dep.path.is_relative_to(root) and dep.path not in seen and dep.path not in excluded:
-                if (dep.path / "Cargo.toml").is_file():
-                    queue.append(dep.path)
+        queue.extend(_path_members(root, package, excluded))
     if not packages:
         raise ScaffoldError(f"{manifest}: the workspace has no member packages; check `members`")
     defaults = _default_members(manifest, root, workspace, packages)
     selected = next((p for p in packages if p.manifest == selected_manifest), None)
     return Workspace(root, tuple(packages), defaults, selected, tuple(warnings))
+
+
+def _path_members(root: Path, package: Package, excluded: set[Path]) -> list[Path]:
+    """Path dependencies inside the workspace directory are members too (Cargo's rule)."""
+    return [
+        dep.path
+        for dep in package.dependencies
+        if dep.path
+        and dep.path.is_relative_to(root)
+        and not _is_excluded(dep.path, excluded)
+        and (dep.path / "Cargo.toml").is_file()
+    ]
+
+
+def _is_excluded(directory: Path, excluded: set[Path]) -> bool:
+    return any(directory == e or directory.is_relative_to(e) for e in excluded)
 
 
 def _member_dirs(manifest: Path, workspace: Mapping[str, Any], warnings: list[str]) -> tuple[list[Path], set[Path]]:
@@ -113,7 +126,7 @@ def _member_dirs(manifest: Path, workspace: Mapping[str, Any], warnings: list[st
                     f"{manifest}: member `{pattern}` is outside {root}; a Docker build sees only that folder, "
                     "so move the member inside it"
                 )
-            if any(directory == e or directory.is_relative_to(e) for e in excluded):
+            if _is_excluded(directory, excluded):
                 continue
             if not (directory / "Cargo.toml").is_file():
                 if glob.has_magic(pattern):
@@ -126,7 +139,8 @@ def _member_dirs(manifest: Path, workspace: Mapping[str, Any], warnings: list[st
 
 def _expand(root: Path, pattern: str) -> list[Path]:
     if glob.has_magic(pattern):
-        return sorted(Path(p).resolve() for p in glob.glob(str(root / pattern)) if Path(p).is_dir())
+        # root_dir keeps glob characters in the root's own path (`[`, `*`) from being read as a pattern.
+        return sorted((root / p).resolve() for p in glob.glob(pattern, root_dir=root) if (root / p).is_dir())
     return [(root / pattern).resolve()]
 
 

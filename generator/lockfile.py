@@ -27,8 +27,9 @@ class Lock:
 
 def read_lock(path: Path) -> Lock:
     data = load_toml(path)
-    entries = data.get("package", [])
-    if not isinstance(entries, list) or not all(isinstance(e, dict) and "name" in e for e in entries):
+    entries = data.get("package")
+    # Every lock lists at least the package it was made for, so no [[package]] means not a lock.
+    if not entries or not isinstance(entries, list) or not all(isinstance(e, dict) and "name" in e for e in entries):
         raise ScaffoldError(f"{path}: not a Cargo.lock ([[package]] entries with names); regenerate it with `cargo generate-lockfile`")
     versions: dict[str, list[str]] = {}
     for entry in entries:
@@ -38,6 +39,13 @@ def read_lock(path: Path) -> Lock:
         name, version = str(entry["name"]), str(entry.get("version", ""))
         deps = tuple(_key(path, spec, versions) for spec in entry.get("dependencies", []))
         packages[f"{name} {version}"] = LockedPackage(name, version, "source" not in entry, deps)
+    for package in packages.values():
+        missing = next((d for d in package.dependencies if d not in packages), None)
+        if missing:
+            raise ScaffoldError(
+                f"{path}: {package.name} {package.version} depends on `{missing}`, which the lock does not list; "
+                "regenerate it with `cargo generate-lockfile`"
+            )
     return Lock(packages)
 
 

@@ -33,6 +33,7 @@ def load_toml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ScaffoldError(f"{path}:{line}: not UTF-8 text; TOML files must be UTF-8") from None
+    text = text.removeprefix("\ufeff")  # a byte-order mark from Windows editors; Cargo accepts it
     if not text.strip():
         raise ScaffoldError(f"{path}: the file is empty; Cargo needs it to describe the project")
     try:

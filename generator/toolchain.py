@@ -38,10 +38,10 @@ def read_toolchain(root: Path) -> Toolchain | None:
         if not path.is_file():
             continue
         if name == "rust-toolchain":
-            text = _read_text(path)
-            first = text.strip().splitlines()[0].strip() if text.strip() else ""
-            if first and "=" not in first and not first.startswith("["):
-                return Toolchain(first, name)  # the legacy one-line format
+            lines = _read_text(path).strip().splitlines()
+            # The legacy format is the channel alone on one line; anything else must be TOML (as rustup reads it).
+            if len(lines) == 1 and "=" not in lines[0] and "[" not in lines[0] and not lines[0].lstrip().startswith("#"):
+                return Toolchain(lines[0].strip(), name)
         data = load_toml(path)
         table = data.get("toolchain", {})
         channel = table.get("channel") if isinstance(table, dict) else None
@@ -50,7 +50,8 @@ def read_toolchain(root: Path) -> Toolchain | None:
 
 
 def read_cargo_config(root: Path) -> CargoConfig:
-    for name in (".cargo/config.toml", ".cargo/config"):
+    # Cargo reads the extension-less file when both exist.
+    for name in (".cargo/config", ".cargo/config.toml"):
         path = root / name
         if path.is_file():
             return _config(load_toml(path), name)
@@ -62,15 +63,21 @@ def _config(data: dict, name: str) -> CargoConfig:
     target = build.get("target")
     if isinstance(target, list):
         target = target[0] if len(target) == 1 else ",".join(map(str, target))
-    words: list[str] = [str(f) for f in build.get("rustflags", []) if isinstance(build.get("rustflags"), list)]
+    words = _flags(build.get("rustflags"))
     for spec, table in (data.get("target", {}) or {}).items():
         if isinstance(table, dict) and cfg.applies_to_linux(spec) and "musl" not in spec:
             words.append(str(table.get("linker", "")))
-            flags = table.get("rustflags", [])
-            words.extend(str(f) for f in (flags if isinstance(flags, list) else str(flags).split()))
+            words.extend(_flags(table.get("rustflags")))
     text = " ".join(words)
     packages = tuple(pkg for needle, pkg in _LINKER_PACKAGES if re.search(rf"(^|[=/\s]){needle}\b", text))
     return CargoConfig(name, str(target) if target else None, packages)
+
+
+def _flags(value: object) -> list[str]:
+    """rustflags may be a list of arguments or one space-separated string."""
+    if isinstance(value, list):
+        return [str(f) for f in value]
+    return value.split() if isinstance(value, str) else []
 
 
 def _read_text(path: Path) -> str:

@@ -40,7 +40,7 @@ def resolve(packages: tuple[Package, ...], roots: dict[str, frozenset[str]], *, 
         name, wanted = queue.pop()
         package = by_name[name]
         if all_features:
-            wanted |= set(package.features)
+            wanted |= set(package.features) | _implicit_features(package)
         known = enabled.setdefault(name, set())
         if name in result.packages and wanted <= known:
             continue
@@ -70,10 +70,16 @@ def _merge(into: dict[str, Request], crate: str, request: Request) -> None:
         into[crate] = Request(old.features | request.features, old.default_features or request.default_features)
 
 
+def _implicit_features(package: Package) -> set[str]:
+    """Optional dependencies are features of the same name, unless `dep:name` appears in [features]."""
+    named_with_dep = {v[4:] for vs in package.features.values() for v in vs if v.startswith("dep:")}
+    return {d.key for d in package.dependencies if d.optional} - named_with_dep - set(package.features)
+
+
 def _active_dependencies(package: Package, wanted: set[str]) -> tuple[list[Dependency], dict[str, frozenset[str]]]:
     deps = [d for d in package.dependencies if d.kind != "dev" and d.on_linux]
     by_key = {d.key: d for d in deps}
-    explicit_dep_syntax = any(v.startswith("dep:") for vs in package.features.values() for v in vs)
+    implicit = _implicit_features(package)
     on: set[str] = set()
     turned_on: set[str] = set()
     asked: dict[str, set[str]] = {}
@@ -85,8 +91,8 @@ def _active_dependencies(package: Package, wanted: set[str]) -> tuple[list[Depen
             continue
         on.add(feature)
         if feature not in package.features:
-            if feature in by_key and not explicit_dep_syntax:
-                turned_on.add(feature)  # an optional dependency's implicit feature
+            if feature in implicit:
+                turned_on.add(feature)
             continue
         for item in package.features[feature]:
             if item.startswith("dep:"):

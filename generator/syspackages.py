@@ -4,14 +4,15 @@ One explicit table maps crates to the Debian packages they need at build time an
 `plan` translates the names for Alpine. The crates come from Cargo.lock, walked from the
 dependencies the chosen package really enables (see features.py); a crate reached only through
 a dependency whose features differ from those the lock was resolved with is "unsure": reported in
-a warning, not installed.
+a warning, not installed. A difference only in vendoring features (`vendored-openssl`) changes how a
+library is built, not whether it is used, so it leaves the system library in and its source crate out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .features import Resolution
+from .features import Request, Resolution
 from .lockfile import Lock
 
 
@@ -57,10 +58,26 @@ class Need:
     via: str  # the dependency of ours it comes through
 
 
+# Crates that build a system library from source. A crate reached only because some feature asked for
+# vendoring does not stand in for the system library in a build that does not ask for it.
+VENDORED_SOURCES = frozenset(crate for requirement in TABLE.values() for crate in requirement.unless)
+
+
+def is_vendoring_feature(feature: str) -> bool:
+    """`vendored`, `vendored-openssl`, `bundled`, `bundled-sqlcipher`: build a library the crate already uses
+    from source. `native-tls-vendored` is not one: by convention it selects the native-tls backend as well."""
+    return any(feature == word or feature.startswith(f"{word}-") for word in ("vendored", "bundled"))
+
+
 def needs_from_lock(lock: Lock, active: Resolution, everything: Resolution) -> list[Need]:
     """The table's crates reachable from the build's real dependencies in the lock graph."""
     uncertain_hubs = {
         crate for crate, request in everything.requests.items() if active.requests.get(crate) != request
+    }
+    # Crates our build asks for with the same features as the lock, short of vendoring: their other
+    # edges in the lock apply to our build, the edges to library sources may not.
+    vendoring_only = {
+        crate for crate in uncertain_hubs if _differs_only_in_vendoring(active.requests.get(crate), everything.requests[crate])
     }
     starts = [
         (key, lock.packages[key].name)
@@ -78,14 +95,26 @@ def needs_from_lock(lock: Lock, active: Resolution, everything: Resolution) -> l
                 _walk(lock, key, via, reached, stop_at)
         return reached
 
-    any_reach, sure_reach = reach(set()), reach(uncertain_hubs)
+    def sure(stop_at: set[str]) -> dict[str, str]:
+        strict = reach(stop_at)
+        relaxed = reach((stop_at - vendoring_only) | VENDORED_SOURCES) if vendoring_only else {}
+        return {**relaxed, **strict}
+
+    any_reach, sure_reach = reach(set()), sure(uncertain_hubs)
     needs = _needs(sure_reach, any_reach)
     return [
         need if not need.requirement.not_through or not need.sure
-        else Need(need.crate, need.requirement, need.crate in reach(uncertain_hubs | set(need.requirement.not_through)), need.via)
+        else Need(need.crate, need.requirement, need.crate in sure(uncertain_hubs | set(need.requirement.not_through)), need.via)
         for need in needs
         if need.crate in reach(set(need.requirement.not_through))
     ]
+
+
+def _differs_only_in_vendoring(ours: Request | None, locks: Request) -> bool:
+    if ours is None or ours.default_features != locks.default_features:
+        return False
+    extra = locks.features - ours.features
+    return bool(extra) and all(is_vendoring_feature(f) for f in extra)
 
 
 def needs_from_manifests(active: Resolution) -> list[Need]:

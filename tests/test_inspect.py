@@ -1,0 +1,261 @@
+"""Project-level facts: kind, the default binary, and `scaffold inspect --json` on the sample crates."""
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from generator.inspect import inspect_project, require_application
+from generator.errors import ScaffoldError
+
+TESTS = Path(__file__).resolve().parent
+MANIFESTS = TESTS / "manifests"
+SAMPLES = TESTS.parent / "sample-crates"
+SAMPLE_NAMES = sorted(p.name for p in SAMPLES.iterdir() if (p / "Cargo.toml").is_file())
+
+
+def scaffold(*args: str) -> subprocess.CompletedProcess:
+    exe = shutil.which("scaffold")
+    command = [exe] if exe else [sys.executable, "-m", "generator.main"]
+    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=60)
+
+
+# ---- default binary ----------------------------------------------------------
+
+def test_single_binary_is_the_default():
+    facts = inspect_project(SAMPLES / "hello-bin")
+    assert facts.kind == "application"
+    assert facts.default_binary.name == "hello-bin"
+
+
+def test_default_run_chooses_among_several():
+    facts = inspect_project(MANIFESTS / "default-run")
+    assert {b.name for b in facts.binaries} == {"alpha", "beta"}
+    assert facts.default_binary.name == "beta"
+    assert not any("picked" in w for w in facts.warnings)
+
+
+def test_bins_needing_features_off_by_default_are_not_candidates():
+    facts = inspect_project(MANIFESTS / "bin-same-name")
+    assert facts.default_binary.name == "samename"  # `tool` needs the non-default `extra`
+
+
+def test_server_like_name_is_picked_with_a_warning():
+    facts = inspect_project(MANIFESTS / "server-pick")
+    assert facts.default_binary.name == "my-server"
+    assert any("my-server" in w and "--bin" in w for w in facts.warnings)
+
+
+def test_ambiguous_binaries_have_no_default():
+    facts = inspect_project(MANIFESTS / "ambiguous")
+    assert facts.kind == "application"
+    assert facts.default_binary is None
+    assert {b.name for b in facts.binaries} == {"alpha", "beta"}
+
+
+def test_sample_workspace_prefers_default_members():
+    facts = inspect_project(SAMPLES / "workspace")
+    default_members = tomllib.loads((SAMPLES / "workspace" / "Cargo.toml").read_text())["workspace"]["default-members"]
+    assert default_members == ["crates/api"]
+    assert facts.default_binary.package == "ws-api"
+    assert {b.name for b in facts.binaries} == {"ws-api", "ws-worker", "ws-migrate"}
+
+
+# ---- kind ----------------------------------------------------------------------
+
+def test_library_only_project():
+    facts = inspect_project(SAMPLES / "lib-only")
+    assert facts.kind == "library"
+    assert facts.binaries == ()
+    assert facts.default_binary is None
+    with pytest.raises(ScaffoldError, match="library-only"):
+        require_application(facts)
+
+
+def test_foreign_build_target_is_unsupported():
+    facts = inspect_project(MANIFESTS / "foreign-target")
+    assert facts.kind == "unsupported"
+    assert "wasm32-unknown-unknown" in facts.unsupported_reason
+    with pytest.raises(ScaffoldError, match="wasm32"):
+        require_application(facts)
+
+
+def test_native_build_target_is_supported(tmp_path):
+    shutil.copytree(MANIFESTS / "foreign-target", tmp_path / "p")
+    (tmp_path / "p" / ".cargo" / "config.toml").write_text('[build]\ntarget = "x86_64-unknown-linux-gnu"\n')
+    assert inspect_project(tmp_path / "p").kind == "application"
+
+
+# ---- scaffold inspect --json -----------------------------------------------------
+
+REPORT_KEYS = {
+    "kind", "workspace_root", "binaries", "default_binary", "toolchain", "rust_version",
+    "lockfile", "build_packages", "runtime_packages", "warnings",
+}
+
+
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
+def test_inspect_json_on_sample_crates(name):
+    result = scaffold("inspect", str(SAMPLES / name), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report) == REPORT_KEYS
+    assert Path(report["workspace_root"]) == (SAMPLES / name).resolve()
+    assert report["lockfile"] == (SAMPLES / name / "Cargo.lock").is_file()
+    for binary in report["binaries"]:
+        assert set(binary) == {"package", "name", "manifest", "required_features"}
+        assert (SAMPLES / name / binary["manifest"]).is_file()
+    if report["toolchain"] is not None:
+        assert set(report["toolchain"]) == {"channel", "file"}
+    for key in ("build_packages", "runtime_packages", "warnings"):
+        assert isinstance(report[key], list)
+
+
+def test_inspect_json_values():
+    reports = {name: json.loads(scaffold("inspect", str(SAMPLES / name), "--json").stdout) for name in SAMPLE_NAMES}
+    assert reports["lib-only"]["kind"] == "library"
+    assert reports["lib-only"]["default_binary"] is None
+    assert reports["lib-only"]["toolchain"] == {"channel": None, "file": "rust-toolchain.toml"}
+    assert reports["raft-node"]["default_binary"] == {"package": "raft-node", "name": "raft-node"}
+    assert reports["hello-bin"]["binaries"] == [
+        {"package": "hello-bin", "name": "hello-bin", "manifest": "Cargo.toml", "required_features": []}
+    ]
+    assert reports["workspace"]["default_binary"] == {"package": "ws-api", "name": "ws-api"}
+    assert reports["workspace"]["rust_version"] == "1.80"
+    assert {"pkg-config", "libssl-dev"} <= set(reports["openssl-app"]["build_packages"])
+    assert "libssl3" in reports["openssl-app"]["runtime_packages"]
+    for name in ("raft-node", "hello-bin"):
+        assert reports[name]["build_packages"] == [] and reports[name]["runtime_packages"] == []
+
+
+def test_inspect_errors_are_one_line(tmp_path):
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "x"\nversion = \n')
+    result = scaffold("inspect", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ")
+    assert result.stderr.strip().count("\n") == 0
+    assert f"{tmp_path / 'Cargo.toml'}:3" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# ---- performance sanity (prints; no timed assertion) ---------------------------
+
+def _big_workspace(root: Path, members: int) -> None:
+    root.mkdir()
+    (root / "Cargo.toml").write_text(
+        '[workspace]\nmembers = ["crates/*"]\nresolver = "2"\n\n[workspace.package]\nversion = "0.1.0"\nedition = "2021"\n'
+        '\n[workspace.dependencies]\nserde = "1"\n'
+    )
+    lock = ['version = 4\n', '[[package]]\nname = "serde"\nversion = "1.0.0"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n']
+    for i in range(members):
+        crate = root / "crates" / f"m{i:03}"
+        (crate / "src").mkdir(parents=True)
+        dep = f'm{i - 1:03} = {{ path = "../m{i - 1:03}" }}\n' if i else ""
+        (crate / "Cargo.toml").write_text(
+            f'[package]\nname = "m{i:03}"\nversion.workspace = true\nedition.workspace = true\n\n'
+            f'[dependencies]\nserde.workspace = true\n{dep}'
+        )
+        (crate / "src" / ("main.rs" if i == members - 1 else "lib.rs")).write_text("")
+        deps = '"serde"' + (f', "m{i - 1:03}"' if i else "")
+        lock.append(f'[[package]]\nname = "m{i:03}"\nversion = "0.1.0"\ndependencies = [{deps}]\n')
+    (root / "Cargo.lock").write_text("\n".join(lock))
+
+
+def test_performance_of_a_100_member_workspace(tmp_path):
+    root = tmp_path / "big"
+    _big_workspace(root, 100)
+    start = time.perf_counter()
+    facts = inspect_project(root)
+    facts.system_packages(facts.default_binary)
+    elapsed = time.perf_counter() - start
+    assert len(facts.workspace.members) == 100
+    assert facts.default_binary.name == "m099"
+    runs = []
+    for _ in range(int(os.environ.get("SCAFFOLD_PERF_RUNS", "5"))):
+        start = time.perf_counter()
+        assert scaffold("inspect", str(root), "--json").returncode == 0
+        runs.append(time.perf_counter() - start)
+    print(f"\ninspect_project on 100 members: {elapsed:.3f} s; `scaffold inspect --json` median of {len(runs)}: "
+          f"{statistics.median(runs):.3f} s (runs: {', '.join(f'{r:.3f}' for r in runs)})")
+
+
+# ---- corpus of real projects (outside the repository) --------------------------
+
+def _corpus_dir() -> Path | None:
+    for candidate in (os.environ.get("SCAFFOLD_CORPUS"), "/work/shared/corpus"):
+        if candidate and (Path(candidate) / "expected.json").is_file():
+            return Path(candidate)
+    return None
+
+
+CORPUS = _corpus_dir()
+CORPUS_ENTRIES = json.loads((CORPUS / "expected.json").read_text()) if CORPUS else []
+
+
+def corpus_differences(entry: dict) -> list[str]:
+    """What inspect gets wrong about one corpus project, in words; empty when it matches."""
+    project = CORPUS / entry["dir"]
+    if not project.is_dir():
+        return [f"{project} is missing"]
+    facts = inspect_project(project)
+    default = facts.default_binary
+    found: list[str] = []
+
+    behaviour = entry["behaviour"]
+    if behaviour == "refuse" and facts.kind != "library":
+        found.append(f"kind {facts.kind}, expected library")
+    if behaviour == "ask" and default is not None:
+        found.append(f"default binary {default.name}, expected none (ask)")
+    if behaviour == "generate":
+        if default is None or default.name not in entry["bins"]:
+            found.append(f"default binary {default and default.name}, expected one of {entry['bins']}")
+        elif entry.get("package") and default.package != entry["package"].split()[0]:
+            found.append(f"package {default.package}, expected {entry['package']}")
+
+    toolchain = entry["toolchain"]
+    if toolchain is None:
+        if facts.toolchain is not None:
+            found.append(f"toolchain {facts.toolchain}, expected none")
+    elif facts.toolchain is None:
+        found.append(f"no toolchain found, expected {toolchain}")
+    elif "without channel" in toolchain:
+        if facts.toolchain.channel is not None or not toolchain.startswith(facts.toolchain.file):
+            found.append(f"toolchain {facts.toolchain}, expected {toolchain}")
+    else:
+        channel, file = toolchain.split()[0], toolchain.split("(")[1].split(",")[0].rstrip(")")
+        if (facts.toolchain.channel, facts.toolchain.file) != (channel, file):
+            found.append(f"toolchain {facts.toolchain}, expected {toolchain}")
+
+    if facts.rust_version(default) != entry["msrv"]:
+        found.append(f"MSRV {facts.rust_version(default)}, expected {entry['msrv']}")
+    if (facts.lock is not None) != (entry["lock"] == "present"):
+        found.append(f"lock {'present' if facts.lock else 'missing'}, expected {entry['lock']}")
+
+    packages = facts.system_packages(default)
+    for expected, got, stage in ((entry["build_pkgs"], packages.build, "build"), (entry["runtime_pkgs"], packages.runtime, "runtime")):
+        missing = [p for p in expected if p not in got]
+        if missing:
+            found.append(f"{stage} packages lack {missing} (got {list(got)}; warnings: {list(packages.warnings)})")
+    return found
+
+
+@pytest.mark.skipif(CORPUS is None, reason="no corpus: set SCAFFOLD_CORPUS to a folder with expected.json (or provide /work/shared/corpus)")
+@pytest.mark.parametrize("entry", CORPUS_ENTRIES or [None], ids=lambda e: e["dir"] if e else "none")
+def test_corpus_entry(entry):
+    differences = corpus_differences(entry)
+    assert not differences, f"{entry['slug']} ({entry['label']}): " + "; ".join(differences)
+
+
+@pytest.mark.skipif(CORPUS is None, reason="no corpus: set SCAFFOLD_CORPUS to a folder with expected.json (or provide /work/shared/corpus)")
+def test_corpus_sccache_does_not_get_system_openssl():
+    facts = inspect_project(CORPUS / "mozilla__sccache")
+    packages = facts.system_packages(facts.default_binary)
+    assert "libssl-dev" not in packages.build
+    assert any("openssl-sys" in w for w in packages.warnings)

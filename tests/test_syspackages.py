@@ -1,0 +1,111 @@
+"""System packages found through the Cargo.lock graph, walked from the features a build enables."""
+
+from pathlib import Path
+
+import pytest
+
+from generator.inspect import inspect_project
+
+TESTS = Path(__file__).resolve().parent
+MANIFESTS = TESTS / "manifests"
+SAMPLES = TESTS.parent / "sample-crates"
+
+
+def packages(case: Path, extra_features: tuple[str, ...] = ()):
+    facts = inspect_project(case)
+    return facts.system_packages(facts.default_binary, extra_features)
+
+
+def test_openssl_through_a_non_optional_dependency():
+    lock = (SAMPLES / "openssl-app" / "Cargo.lock").read_text()
+    assert 'name = "openssl-sys"' in lock
+    found = packages(SAMPLES / "openssl-app")
+    assert {"pkg-config", "libssl-dev"} <= set(found.build)
+    assert "libssl3" in found.runtime
+    assert found.warnings == ()
+
+
+def test_openssl_only_behind_a_feature_the_build_does_not_enable():
+    found = packages(MANIFESTS / "trap")
+    assert "libssl-dev" not in found.build
+    assert "libssl3" not in found.runtime
+    assert any("openssl-sys" in w and "not installed" in w for w in found.warnings)
+
+
+def test_openssl_when_the_feature_is_enabled():
+    found = packages(MANIFESTS / "trap", ("native-tls",))
+    assert {"pkg-config", "libssl-dev"} <= set(found.build)
+    assert "libssl3" in found.runtime
+    assert not any("openssl-sys" in w for w in found.warnings)
+
+
+def test_difference_only_in_a_vendoring_feature_keeps_the_system_library():
+    found = packages(MANIFESTS / "vendoring-only")
+    assert {"pkg-config", "libssl-dev"} <= set(found.build)
+    assert "libssl3" in found.runtime
+    # openssl-src comes only with the vendoring feature, which this build does not enable.
+    assert "perl" not in found.build
+    assert any("openssl-src" in w for w in found.warnings)
+
+
+def test_vendored_backend_feature_is_not_only_vendoring():
+    found = packages(MANIFESTS / "vendoring-backend")
+    assert "libssl-dev" not in found.build
+    assert any("openssl-sys" in w for w in found.warnings)
+
+
+def test_vendoring_feature_enabled_means_no_system_openssl():
+    found = packages(MANIFESTS / "vendoring-only", ("vendored-openssl",))
+    assert "libssl-dev" not in found.build
+    assert {"make", "perl"} <= set(found.build)
+
+
+def test_pq_sys():
+    found = packages(MANIFESTS / "pq")
+    assert {"pkg-config", "libpq-dev"} <= set(found.build)
+    assert found.runtime == ("libpq5",)
+
+
+def test_prost_build_needs_protoc():
+    found = packages(MANIFESTS / "protoc")
+    assert found.build == ("protobuf-compiler",)
+    assert found.runtime == ()
+
+
+def test_prost_build_with_vendored_protoc():
+    found = packages(MANIFESTS / "protoc-vendored")
+    assert "protobuf-compiler" not in found.build
+
+
+def test_bindgen_needs_clang():
+    found = packages(MANIFESTS / "bindgen")
+    assert {"clang", "libclang-dev"} <= set(found.build)
+
+
+def test_cmake_only_through_aws_lc_sys_is_not_needed():
+    assert "cmake" not in packages(MANIFESTS / "aws-lc").build
+
+
+def test_cmake_through_another_crate_is_needed():
+    assert "cmake" in packages(MANIFESTS / "cmake-direct").build
+
+
+def test_linker_from_cargo_config():
+    found = packages(MANIFESTS / "linker")
+    assert set(found.build) == {"clang", "lld"}  # mold is configured for Windows only
+
+
+def test_no_lock_uses_direct_dependencies_only():
+    facts = inspect_project(MANIFESTS / "no-lock")
+    assert facts.lock is None
+    assert any("no Cargo.lock" in w for w in facts.warnings)
+    found = facts.system_packages(facts.default_binary)
+    assert "libssl-dev" in found.build  # openssl-sys is a direct dependency
+    assert "libpq-dev" not in found.build  # pq-sys is for Windows only
+    assert any("direct dependencies only" in w for w in found.warnings)
+
+
+@pytest.mark.parametrize("case", ["trap", "pq", "protoc", "bindgen", "aws-lc"])
+def test_lock_cases_carry_no_missing_lock_warning(case):
+    facts = inspect_project(MANIFESTS / case)
+    assert not any("no Cargo.lock" in w for w in facts.warnings)

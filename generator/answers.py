@@ -16,7 +16,8 @@ MAX_NODES = 99  # one published port each; larger clusters are not a compose fil
 _RUST_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
 _DEBIAN_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 _FEATURE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_+./-]*$")
-_HTTP_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@/%?-]*$")
+# Goes inside a single-quoted printf format in the debian-slim healthcheck: no quotes, no `%`.
+_HTTP_PATH = re.compile(r"^/[A-Za-z0-9._~/?=&-]*$")
 _ARGUMENT = re.compile(r"^[A-Za-z0-9._=:/+-]+$")
 _ADDRESS = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])$")
 

@@ -147,6 +147,11 @@ def test_an_ambiguous_binary_lists_the_choices(tmp_path):
         (["--package", "nope"], 2, "--package nope"),
         (["--runtime", "windows"], 2, "--runtime"),
         (["--rust-version", "latest"], 2, "--rust-version"),
+        (["--health-path", "/x'; rm -rf /"], 2, "--health-path"),
+        (["--health-path", "/%s"], 2, "--health-path"),
+        (["--publish-address", "localhost\nx"], 2, "--publish-address"),
+        (["--features", "a b"], 2, "--features"),
+        (["--data-dir", "relative"], 2, "--data-dir"),
     ],
 )
 def test_bad_answers_are_usage_errors(sample, flags, code, needle):

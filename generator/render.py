@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import shlex
 from dataclasses import dataclass
@@ -48,7 +49,9 @@ def render(plan: BuildPlan, templates: Path | None = None) -> list[RenderedFile]
     return files
 
 
+@functools.lru_cache(maxsize=8)
 def _environment(templates: Path) -> jinja2.Environment:
+    """One environment per template folder: Jinja compiles each template once (it reloads edited files)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates)),
         undefined=jinja2.StrictUndefined,
@@ -82,7 +85,13 @@ def _compose_value(value) -> str:
 
 
 def _docker_string(value: str) -> str:
-    """A double-quoted Dockerfile word: escapes quotes, backslashes and `$` (LABEL and ENV expand variables)."""
+    """One Dockerfile word that LABEL and ENV read back as exactly `value` (on one line).
+
+    Double quotes, with `"` and `$` escaped (LABEL and ENV expand variables). A backslash goes
+    between quoted parts as `\\\\`: inside double quotes `\\\\` is an escape for BuildKit but
+    not for hadolint's parser, which then sees `\\"` as an escaped quote and reports a syntax error.
+    Characters a line cannot hold (newlines, other control characters) become spaces.
+    """
     printable = "".join(ch if ch.isprintable() else " " for ch in str(value))
-    escaped = printable.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
-    return f'"{escaped}"'
+    parts = (part.replace('"', '\\"').replace("$", "\\$") for part in printable.split("\\"))
+    return "\\\\".join(f'"{part}"' for part in parts)

@@ -73,15 +73,27 @@ def _json(value) -> str:
 
 
 def _compose_value(value) -> str:
-    """A literal Compose value: a JSON string (valid YAML) with `$` doubled so Compose does not interpolate.
+    """A literal Compose value: a YAML double-quoted string with `$` doubled so Compose does not interpolate.
 
-    Everything outside printable ASCII is written as a \\u escape: YAML would reject DEL and fold
-    NEL or U+2028 into line breaks if they appeared raw.
+    Everything outside printable ASCII is written as an escape (\\u, or \\U past U+FFFF: YAML does not
+    join JSON-style surrogate pairs). Raw, YAML would reject DEL and fold NEL or U+2028 into breaks.
     """
     if isinstance(value, (tuple, list)):
         return "[" + ", ".join(_compose_value(item) for item in value) + "]"
-    text = json.dumps(str(value).replace("$", "$$"), ensure_ascii=True)
-    return text.replace("\x7f", "\\u007f")
+    out = []
+    for ch in str(value).replace("$", "$$"):
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch in "\n\t":
+            out.append("\\n" if ch == "\n" else "\\t")
+        elif 0x20 <= code < 0x7F:
+            out.append(ch)
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'
 
 
 def _docker_string(value: str) -> str:

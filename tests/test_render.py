@@ -249,6 +249,7 @@ TRICKY = [
     "  padded  ",
     "emoji \N{SNOWMAN} and \N{LATIN SMALL LETTER E WITH ACUTE}",
     "line\u2028separator and nel\x85",
+    "astral \U0001F600 beyond the BMP",
 ]
 
 
@@ -256,8 +257,8 @@ def crate_with_metadata(tmp_path: Path, description: str, license: str, reposito
     crate = tmp_path / "meta"
     (crate / "src").mkdir(parents=True)
     (crate / "src" / "main.rs").write_text("fn main() {}\n")
-    # json.dumps with ASCII escapes is a valid TOML basic string.
-    toml = lambda value: json.dumps(value, ensure_ascii=True)  # noqa: E731
+    # A JSON string is a TOML basic string, once DEL (raw in JSON, not allowed raw in TOML) is escaped.
+    toml = lambda value: json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")  # noqa: E731
     (crate / "Cargo.toml").write_text(
         '[package]\nname = "meta"\nversion = "0.1.0"\nedition = "2021"\n'
         f"description = {toml(description)}\nlicense = {toml(license)}\nrepository = {toml(repository)}\n\n[workspace]\n"

@@ -19,3 +19,28 @@ class UsageError(ScaffoldError):
 
 def where(path: Path, line: int | None = None) -> str:
     return f"{path}:{line}" if line else str(path)
+
+
+def resolve(path: Path, what: str | None = None) -> Path:
+    """Path.resolve(), with a symlink loop or an unusable name reported as the user's problem.
+
+    `what` says where the path came from (`Cargo.toml member \`x\``); the message names the path.
+    """
+    try:
+        return path.resolve()
+    except RuntimeError:  # Python before 3.13 reports a symlink loop this way
+        problem = "is a symlink loop"
+    except ValueError:  # an embedded NUL byte
+        problem = "is not a usable file name"
+    except OSError as exc:
+        problem = f"cannot be followed ({exc.strerror or exc})"
+    source = f" ({what})" if what else ""
+    raise ScaffoldError(f"{path}{source} {problem}; fix or remove it") from None
+
+
+def broken_symlink(path: Path) -> bool:
+    """A symlink that leads nowhere: a loop or a missing target."""
+    try:
+        return path.is_symlink() and not path.exists()
+    except (OSError, ValueError):
+        return True

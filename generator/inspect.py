@@ -103,7 +103,7 @@ def inspect_project(path: Path) -> ProjectFacts:
     toolchain = read_toolchain(root)
     cargo_config = read_cargo_config(root)
     lock_path = root / "Cargo.lock"
-    lock = read_lock(lock_path) if lock_path.is_file() else None
+    lock = read_lock(lock_path) if lock_path.exists() or lock_path.is_symlink() else None
     if lock is None:
         warnings.append("no Cargo.lock: builds are not reproducible; run `cargo generate-lockfile` and commit it")
     if toolchain and toolchain.channel and not toolchain.version:
@@ -127,7 +127,8 @@ def inspect_project(path: Path) -> ProjectFacts:
 
 
 def version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+    # Long digit runs are capped: int() refuses strings past 4300 digits, and no release gets near 18.
+    return tuple(int(part[:18]) for part in re.findall(r"\d+", version)[:3])
 
 
 def _binary(root: Path, package: Package, target) -> Binary:

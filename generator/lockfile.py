@@ -37,7 +37,12 @@ def read_lock(path: Path) -> Lock:
     packages = {}
     for entry in entries:
         name, version = str(entry["name"]), str(entry.get("version", ""))
-        deps = tuple(_key(path, spec, versions) for spec in entry.get("dependencies", []))
+        specs = entry.get("dependencies", [])
+        if not isinstance(specs, list) or not all(isinstance(spec, str) and spec.split() for spec in specs):
+            raise ScaffoldError(
+                f"{path}: {name} has `dependencies` that are not a list of package names; regenerate it with `cargo generate-lockfile`"
+            )
+        deps = tuple(_key(path, spec, versions) for spec in specs)
         packages[f"{name} {version}"] = LockedPackage(name, version, "source" not in entry, deps)
     for package in packages.values():
         missing = next((d for d in package.dependencies if d not in packages), None)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from . import cfg
-from .errors import ScaffoldError
+from .errors import ScaffoldError, resolve
 from .targets import Target, discover_targets
 
 _INHERITABLE_METADATA = ("version", "description", "license", "repository", "homepage", "rust-version", "edition")
@@ -72,27 +73,44 @@ def read_package(manifest: Path, data: Mapping[str, Any], inherited: WorkspaceDe
     if not isinstance(name, str) or not name:
         raise ScaffoldError(f"{manifest}: [package] has no name; add `name = \"...\"`")
     metadata = {key: _inherit(manifest, key, table.get(key), inherited) for key in _INHERITABLE_METADATA}
-    edition = str(metadata["edition"] or "2015")
+    for key, value in metadata.items():
+        if value is not None and not isinstance(value, str):
+            raise ScaffoldError(f"{manifest}: `package.{key}` must be a string")
+    edition = metadata["edition"] or "2015"
     default_run = table.get("default-run")
+    rust_version = _text(metadata["rust-version"])
+    if rust_version is not None and not _RUST_VERSION.match(rust_version):
+        raise ScaffoldError(f"{manifest}: `rust-version = \"{rust_version}\"` is not a Rust release such as 1.80 or 1.80.1; fix it")
     return Package(
         name=name,
         manifest=manifest,
-        version=str(metadata["version"] or "0.0.0"),
+        version=metadata["version"] or "0.0.0",
         edition=edition,
         description=_text(metadata["description"]),
         license=_text(metadata["license"]),
         repository=_text(metadata["repository"]),
         homepage=_text(metadata["homepage"]),
-        rust_version=_text(metadata["rust-version"]),
+        rust_version=rust_version,
         default_run=default_run if isinstance(default_run, str) else None,
         targets=discover_targets(manifest, name, edition, data),
         dependencies=tuple(_read_dependencies(manifest, data, inherited)),
-        features={str(k): tuple(str(v) for v in vs) for k, vs in _table(manifest, data, "features").items()},
+        features={str(k): _strings(manifest, f"feature `{k}`", vs) for k, vs in _table(manifest, data, "features").items()},
     )
+
+
+# What Cargo accepts for `rust-version` (no pre-release or build suffix), with sane lengths.
+_RUST_VERSION = re.compile(r"^\d{1,4}(\.\d{1,4}){0,2}$")
 
 
 def _text(value: Any) -> str | None:
     return " ".join(value.split()) if isinstance(value, str) and value.strip() else None
+
+
+def _strings(manifest: Path, what: str, value: Any) -> tuple[str, ...]:
+    """A list of strings (feature lists, `features = [...]`), as Cargo requires."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ScaffoldError(f"{manifest}: {what} must be a list of strings")
+    return tuple(value)
 
 
 def _table(manifest: Path, data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -133,22 +151,31 @@ def _read_dependency(manifest: Path, key: str, spec: Any, kind: str, on_linux: b
                 "add it to the workspace root's Cargo.toml"
             )
         shared = inherited.dependencies[key]
-        shared = {"version": shared} if isinstance(shared, str) else dict(shared)
-        features = list(shared.get("features", [])) + list(spec.get("features", []))
+        root_manifest = inherited.root / "Cargo.toml"
+        if isinstance(shared, str):
+            shared = {"version": shared}
+        if not isinstance(shared, dict):
+            raise ScaffoldError(f"{root_manifest}: [workspace.dependencies] `{key}` must be a version string or a table")
+        what = f"dependency `{key}` features"
+        features = [*_strings(root_manifest, what, shared.get("features", [])), *_strings(manifest, what, spec.get("features", []))]
         spec = {**shared, "optional": spec.get("optional", False), "features": features}
         base_dir = inherited.root
     if isinstance(spec, str):
         spec = {"version": spec}
     if not isinstance(spec, dict):
         raise ScaffoldError(f"{manifest}: dependency `{key}` must be a version string or a table")
-    path = spec.get("path")
+    path, package = spec.get("path"), spec.get("package", key)
+    if path is not None and (not isinstance(path, str) or "\0" in path):
+        raise ScaffoldError(f"{manifest}: dependency `{key}` has a `path` that is not a usable path string")
+    if not isinstance(package, str):
+        raise ScaffoldError(f"{manifest}: dependency `{key}` has a `package` that is not a string")
     return Dependency(
         key=key,
-        crate=str(spec.get("package", key)),
+        crate=package,
         kind=kind,
         optional=bool(spec.get("optional", False)),
         default_features=bool(spec.get("default-features", spec.get("default_features", True))),
-        features=tuple(str(f) for f in spec.get("features", [])),
-        path=(base_dir / path).resolve() if isinstance(path, str) else None,
+        features=_strings(manifest, f"dependency `{key}` features", spec.get("features", [])),
+        path=resolve(base_dir / path, f"path of dependency `{key}` in {manifest}") if path is not None else None,
         on_linux=on_linux,
     )

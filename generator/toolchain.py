@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import cfg
 from .errors import ScaffoldError
-from .tomlfile import load_toml
+from .tomlfile import load_toml, read_text
 
 _NUMERIC_CHANNEL = re.compile(r"^\d+\.\d+(\.\d+)?$")
 _LINKER_PACKAGES = (("clang", "clang"), ("lld", "lld"), ("mold", "mold"))
@@ -35,17 +35,19 @@ class CargoConfig:
 def read_toolchain(root: Path) -> Toolchain | None:
     for name in ("rust-toolchain.toml", "rust-toolchain"):
         path = root / name
-        if not path.is_file():
+        if not path.exists() and not path.is_symlink():
             continue
         if name == "rust-toolchain":
-            lines = _read_text(path).strip().splitlines()
+            lines = read_text(path, "toolchain files").strip().splitlines()
             # The legacy format is the channel alone on one line; anything else must be TOML (as rustup reads it).
             if len(lines) == 1 and "=" not in lines[0] and "[" not in lines[0] and not lines[0].lstrip().startswith("#"):
-                return Toolchain(lines[0].strip(), name)
+                return Toolchain(_channel(path, lines[0].strip()), name)
         data = load_toml(path)
         table = data.get("toolchain", {})
         channel = table.get("channel") if isinstance(table, dict) else None
-        return Toolchain(str(channel) if channel else None, name)
+        if channel is not None and not isinstance(channel, str):
+            raise ScaffoldError(f"{path}: `toolchain.channel` must be a string such as \"1.95.0\" or \"stable\"")
+        return Toolchain(_channel(path, channel) if channel else None, name)
     return None
 
 
@@ -53,7 +55,7 @@ def read_cargo_config(root: Path) -> CargoConfig:
     # Cargo reads the extension-less file when both exist.
     for name in (".cargo/config", ".cargo/config.toml"):
         path = root / name
-        if path.is_file():
+        if path.exists() or path.is_symlink():
             return _config(load_toml(path), name)
     return CargoConfig(None, None, ())
 
@@ -64,7 +66,8 @@ def _config(data: dict, name: str) -> CargoConfig:
     if isinstance(target, list):
         target = target[0] if len(target) == 1 else ",".join(map(str, target))
     words = _flags(build.get("rustflags"))
-    for spec, table in (data.get("target", {}) or {}).items():
+    targets = data.get("target", {})
+    for spec, table in (targets if isinstance(targets, dict) else {}).items():
         if isinstance(table, dict) and cfg.applies_to_linux(spec) and "musl" not in spec:
             words.append(str(table.get("linker", "")))
             words.extend(_flags(table.get("rustflags")))
@@ -80,10 +83,12 @@ def _flags(value: object) -> list[str]:
     return value.split() if isinstance(value, str) else []
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise ScaffoldError(f"{path}: not UTF-8 text; it should name a toolchain such as 1.95.0") from None
-    except OSError as exc:
-        raise ScaffoldError(f"{path}: cannot read it ({exc.strerror}); check its permissions") from None
+# rustup's channel names: a release, stable/beta/nightly (optionally dated), with an optional host triple.
+_CHANNEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
+
+
+def _channel(path: Path, channel: str) -> str:
+    if not _CHANNEL.match(channel):
+        shown = channel if len(channel) <= 40 else channel[:40] + "..."
+        raise ScaffoldError(f"{path}: {shown!r} is not a toolchain name such as 1.95.0, stable or nightly-2025-01-01; fix it")
+    return channel

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import ScaffoldError
+from .errors import ScaffoldError, resolve
 from .manifest import Package, WorkspaceDefaults, read_package
 from .tomlfile import load_toml
 
@@ -25,11 +25,13 @@ class Workspace:
 
 
 def load_workspace(path: Path) -> Workspace:
-    start = path.resolve()
-    if not start.is_dir():
+    start = resolve(path, "the project folder")
+    if not start.exists():
         raise ScaffoldError(f"{path}: no such directory; pass the folder that holds Cargo.toml")
+    if not start.is_dir():
+        raise ScaffoldError(f"{path}: not a directory; pass the folder that holds Cargo.toml, not a file in it")
     manifest = start / "Cargo.toml"
-    if not manifest.is_file():
+    if not manifest.exists() and not manifest.is_symlink():
         raise ScaffoldError(f"{path}: no Cargo.toml here; pass the folder of a Rust crate or workspace")
     data = load_toml(manifest)
     root, root_data = _find_root(manifest, data)
@@ -40,9 +42,17 @@ def _find_root(manifest: Path, data: Mapping[str, Any]) -> tuple[Path, Mapping[s
     if "workspace" in data:
         return manifest.parent, data
     pointer = data.get("package", {}).get("workspace") if isinstance(data.get("package"), dict) else None
+    if pointer is not None and not isinstance(pointer, str):
+        raise ScaffoldError(f"{manifest}: `package.workspace` must be a path (a string)")
     if isinstance(pointer, str):
-        root_manifest = (manifest.parent / pointer / "Cargo.toml").resolve()
-        return root_manifest.parent, load_toml(root_manifest)
+        root_manifest = resolve(manifest.parent / pointer / "Cargo.toml", f"`package.workspace` in {manifest}")
+        root_data = load_toml(root_manifest)
+        if not isinstance(root_data.get("workspace"), dict):
+            raise ScaffoldError(
+                f"{manifest}: `package.workspace = \"{pointer}\"` points at {root_manifest}, which has no [workspace] table; "
+                "fix the path or add the table there"
+            )
+        return root_manifest.parent, root_data
     for parent in manifest.parent.parents:
         candidate = parent / "Cargo.toml"
         if candidate.is_file():
@@ -62,10 +72,13 @@ def _read_members(root: Path, data: Mapping[str, Any], selected_manifest: Path |
         return Workspace(root, (package,), (package.name,), None, ())
     if not isinstance(workspace, dict):
         raise ScaffoldError(f"{manifest}: `workspace` must be a table")
+    for key in ("package", "dependencies"):
+        if not isinstance(workspace.get(key, {}), dict):
+            raise ScaffoldError(f"{manifest}: `workspace.{key}` must be a table")
     inherited = WorkspaceDefaults(
         root=root,
-        package=workspace.get("package", {}) or {},
-        dependencies=workspace.get("dependencies", {}) or {},
+        package=workspace.get("package", {}),
+        dependencies=workspace.get("dependencies", {}),
     )
     member_dirs, excluded = _member_dirs(manifest, workspace, warnings)
     packages: list[Package] = []
@@ -88,7 +101,9 @@ def _read_members(root: Path, data: Mapping[str, Any], selected_manifest: Path |
         packages.append(package)
         queue.extend(_path_members(root, package, excluded))
     if not packages:
-        raise ScaffoldError(f"{manifest}: the workspace has no member packages; check `members`")
+        unmatched = [w for w in warnings if w.startswith("workspace member pattern")]
+        detail = f" ({'; '.join(unmatched)})" if unmatched else ""
+        raise ScaffoldError(f"{manifest}: the workspace has no member packages{detail}; check `members`")
     defaults = _default_members(manifest, root, workspace, packages)
     selected = next((p for p in packages if p.manifest == selected_manifest), None)
     return Workspace(root, tuple(packages), defaults, selected, tuple(warnings))
@@ -112,12 +127,10 @@ def _is_excluded(directory: Path, excluded: set[Path]) -> bool:
 
 def _member_dirs(manifest: Path, workspace: Mapping[str, Any], warnings: list[str]) -> tuple[list[Path], set[Path]]:
     root = manifest.parent
-    excluded = {(root / e).resolve() for e in workspace.get("exclude", []) if isinstance(e, str)}
+    excluded = {resolve(root / e, f"workspace `exclude` in {manifest}") for e in _paths(manifest, workspace, "exclude")}
     dirs: list[Path] = []
-    for pattern in workspace.get("members", []) or []:
-        if not isinstance(pattern, str):
-            raise ScaffoldError(f"{manifest}: workspace `members` must be a list of paths")
-        matches = _expand(root, pattern)
+    for pattern in _paths(manifest, workspace, "members"):
+        matches = _expand(root, pattern, manifest)
         if not matches:
             warnings.append(f"workspace member pattern `{pattern}` in {manifest.name} matches no directory")
         for directory in matches:
@@ -137,19 +150,34 @@ def _member_dirs(manifest: Path, workspace: Mapping[str, Any], warnings: list[st
     return dirs, excluded
 
 
-def _expand(root: Path, pattern: str) -> list[Path]:
+def _paths(manifest: Path, workspace: Mapping[str, Any], key: str) -> list[str]:
+    """`members`, `exclude` or `default-members`: a list of path strings (Cargo rejects anything else)."""
+    value = workspace.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ScaffoldError(f"{manifest}: workspace `{key}` must be a list of paths (strings)")
+    return value
+
+
+def _expand(root: Path, pattern: str, manifest: Path) -> list[Path]:
+    where = f"workspace member `{pattern}` in {manifest}"
+    if "\0" in pattern:
+        raise ScaffoldError(f"{manifest}: workspace member {pattern!r} is not a usable path")
     if glob.has_magic(pattern):
         # root_dir keeps glob characters in the root's own path (`[`, `*`) from being read as a pattern.
-        return sorted((root / p).resolve() for p in glob.glob(pattern, root_dir=root) if (root / p).is_dir())
-    return [(root / pattern).resolve()]
+        try:
+            found = glob.glob(pattern, root_dir=root)
+        except (OSError, RecursionError) as exc:
+            raise ScaffoldError(f"{manifest}: cannot expand workspace member `{pattern}` ({exc}); simplify the pattern") from None
+        return sorted(resolve(root / p, where) for p in found if (root / p).is_dir())
+    return [resolve(root / pattern, where)]
 
 
 def _default_members(manifest: Path, root: Path, workspace: Mapping[str, Any], packages: list[Package]) -> tuple[str, ...]:
-    patterns = workspace.get("default-members")
-    if patterns is None:
+    if workspace.get("default-members") is None:
         root_package = next((p for p in packages if p.root == root), None)
         return (root_package.name,) if root_package else tuple(p.name for p in packages)
-    dirs = {d for pattern in patterns for d in _expand(root, str(pattern))}
+    patterns = _paths(manifest, workspace, "default-members")
+    dirs = {d for pattern in patterns for d in _expand(root, pattern, manifest)}
     return tuple(p.name for p in packages if p.root in dirs)
 
 

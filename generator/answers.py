@@ -1,9 +1,15 @@
-"""The user's answers: every choice `scaffold init` makes, with its validation."""
+"""The user's answers: every choice `scaffold init` makes, with its validation.
+
+Each rule is a small `check_*` function that raises UsageError: the wizard runs one while a single
+answer is typed, `validate` runs them all over a complete Answers object.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from .errors import UsageError
 
@@ -13,13 +19,16 @@ OPTIMIZATIONS = ("strip", "speed", "size", "as-is")
 HEALTHCHECKS = ("http", "exec", "none")
 MAX_NODES = 99  # one published port each; larger clusters are not a compose file's job
 
-_RUST_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
-_DEBIAN_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
-_FEATURE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_+./-]*$")
+RUST_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
+PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+FEATURE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_+./-]*$")
 # Goes inside a single-quoted printf format in the debian-slim healthcheck: no quotes, no `%`.
-_HTTP_PATH = re.compile(r"^/[A-Za-z0-9._~/?=&-]*$")
-_ARGUMENT = re.compile(r"^[A-Za-z0-9._=:/+-]+$")
-_ADDRESS = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])$")
+HTTP_PATH = re.compile(r"^/[A-Za-z0-9._~/?=&-]*$")
+ARGUMENT = re.compile(r"^[A-Za-z0-9._=:/+-]+$")
+ADDRESS = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])$")
+DATA_DIR = re.compile(r"^/[A-Za-z0-9._/-]*$")
+
+CustomValue = str | int | bool | tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -44,59 +53,50 @@ class Answers:
     rust_log: str = "info"
     build_packages: tuple[str, ...] = ()
     runtime_packages: tuple[str, ...] = ()
+    # Answers to a template set's own questions, as (name, value) pairs sorted by name.
+    custom: tuple[tuple[str, CustomValue], ...] = ()
 
     @property
     def first_host_port(self) -> int:
         return self.host_port if self.host_port is not None else self.http_port
 
+    @property
+    def custom_answers(self) -> Mapping[str, CustomValue]:
+        """The template set's answers as a read-only mapping (`custom.name` in templates)."""
+        return MappingProxyType(dict(self.custom))
+
+
+def default_healthcheck(runtime: str) -> str:
+    """http where the runtime image can make a request, else none."""
+    return "http" if runtime in ("debian-slim", "alpine") else "none"
+
 
 def validate(answers: Answers) -> list[str]:
     """Raise UsageError for an answer that cannot work; return warnings for ones that are unwise."""
-    _choice("--runtime", answers.runtime, RUNTIMES)
-    _choice("--strategy", answers.strategy, STRATEGIES)
-    _choice("--optimize", answers.optimize, OPTIMIZATIONS)
+    check_choice("--runtime", answers.runtime, RUNTIMES)
+    check_choice("--strategy", answers.strategy, STRATEGIES)
+    check_choice("--optimize", answers.optimize, OPTIMIZATIONS)
     if answers.healthcheck is not None:
-        _choice("--healthcheck", answers.healthcheck, HEALTHCHECKS)
-    if not 1 <= answers.nodes <= MAX_NODES:
-        raise UsageError(f"--nodes {answers.nodes}: a cluster needs 1 to {MAX_NODES} nodes")
+        check_choice("--healthcheck", answers.healthcheck, HEALTHCHECKS)
+    check_nodes(answers.nodes)
     for flag, port in (("--http-port", answers.http_port), ("--raft-port", answers.raft_port), ("--host-port", answers.first_host_port)):
-        _port(flag, port)
-    if answers.http_port == answers.raft_port:
-        raise UsageError(f"--http-port and --raft-port are both {answers.http_port}; give the node two different ports")
-    last_http = answers.first_host_port + answers.nodes - 1
-    if last_http > 65535:
-        raise UsageError(
-            f"--host-port {answers.first_host_port} with --nodes {answers.nodes} needs host ports up to {last_http}, "
-            "past 65535; choose a lower --host-port"
-        )
+        check_port(flag, port)
+    check_distinct_ports(answers.http_port, answers.raft_port)
+    check_host_ports(answers.first_host_port, answers.nodes)
     if answers.publish_raft:
-        http_range = set(range(answers.first_host_port, last_http + 1))
-        raft_range = set(range(answers.raft_port, answers.raft_port + answers.nodes))
-        if max(raft_range) > 65535:
-            raise UsageError(f"--raft-port {answers.raft_port} with --nodes {answers.nodes} needs host ports past 65535")
-        if http_range & raft_range:
-            raise UsageError(
-                f"published HTTP ports {min(http_range)}-{max(http_range)} and Raft ports "
-                f"{min(raft_range)}-{max(raft_range)} overlap; move --host-port or --raft-port"
-            )
-    if answers.rust_version is not None and not _RUST_VERSION.match(answers.rust_version):
-        raise UsageError(f"--rust-version {answers.rust_version!r}: expected a release such as 1.95 or 1.95.0")
-    if not _ADDRESS.match(answers.publish_address):
-        raise UsageError(f"--publish-address {answers.publish_address!r}: expected an IP address such as 127.0.0.1 or 0.0.0.0")
+        check_raft_host_ports(answers.raft_port, answers.first_host_port, answers.nodes)
+    if answers.rust_version is not None:
+        check_rust_version(answers.rust_version)
+    check_address(answers.publish_address)
     for feature in answers.features:
-        if not _FEATURE.match(feature):
-            raise UsageError(f"--features {feature!r}: not a Cargo feature name")
+        check_feature(feature)
     for flag, packages in (("--build-package", answers.build_packages), ("--runtime-package", answers.runtime_packages)):
         for package in packages:
-            if not _DEBIAN_PACKAGE.match(package):
-                raise UsageError(f"{flag} {package!r}: not a package name")
-    if not _HTTP_PATH.match(answers.health_path):
-        raise UsageError(f"--health-path {answers.health_path!r}: expected a URL path such as /health")
+            check_package_name(flag, package)
+    check_health_path(answers.health_path)
     for argument in answers.health_command:
-        if not _ARGUMENT.match(argument):
-            raise UsageError(f"--health-command {argument!r}: use plain words (letters, digits, . _ = : / + -)")
-    if not re.match(r"^/[A-Za-z0-9._/-]*$", answers.data_dir) or answers.data_dir == "/":
-        raise UsageError(f"--data-dir {answers.data_dir!r}: expected an absolute directory such as /data")
+        check_health_argument(argument)
+    check_data_dir(answers.data_dir)
     warnings = []
     if answers.nodes > 1 and answers.nodes % 2 == 0:
         warnings.append(
@@ -107,11 +107,80 @@ def validate(answers: Answers) -> list[str]:
     return warnings
 
 
-def _choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
+# --- single-answer rules ---------------------------------------------------------------------------
+
+
+def check_choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise UsageError(f"{flag} {value!r}: choose one of {', '.join(choices)}")
 
 
-def _port(flag: str, port: int) -> None:
+def check_nodes(nodes: int) -> None:
+    if not 1 <= nodes <= MAX_NODES:
+        raise UsageError(f"--nodes {nodes}: a cluster needs 1 to {MAX_NODES} nodes")
+
+
+def check_port(flag: str, port: int) -> None:
     if not 1 <= port <= 65535:
         raise UsageError(f"{flag} {port}: a port is a number from 1 to 65535")
+
+
+def check_distinct_ports(http_port: int, raft_port: int) -> None:
+    if http_port == raft_port:
+        raise UsageError(f"--http-port and --raft-port are both {http_port}; give the node two different ports")
+
+
+def check_host_ports(first_host_port: int, nodes: int) -> None:
+    last = first_host_port + nodes - 1
+    if last > 65535:
+        raise UsageError(
+            f"--host-port {first_host_port} with --nodes {nodes} needs host ports up to {last}, "
+            "past 65535; choose a lower --host-port"
+        )
+
+
+def check_raft_host_ports(raft_port: int, first_host_port: int, nodes: int) -> None:
+    http_range = set(range(first_host_port, first_host_port + nodes))
+    raft_range = set(range(raft_port, raft_port + nodes))
+    if max(raft_range) > 65535:
+        raise UsageError(f"--raft-port {raft_port} with --nodes {nodes} needs host ports past 65535")
+    if http_range & raft_range:
+        raise UsageError(
+            f"published HTTP ports {min(http_range)}-{max(http_range)} and Raft ports "
+            f"{min(raft_range)}-{max(raft_range)} overlap; move --host-port or --raft-port"
+        )
+
+
+def check_rust_version(version: str) -> None:
+    if not RUST_VERSION.match(version):
+        raise UsageError(f"--rust-version {version!r}: expected a release such as 1.95 or 1.95.0")
+
+
+def check_address(address: str) -> None:
+    if not ADDRESS.match(address):
+        raise UsageError(f"--publish-address {address!r}: expected an IP address such as 127.0.0.1 or 0.0.0.0")
+
+
+def check_feature(feature: str) -> None:
+    if not FEATURE.match(feature):
+        raise UsageError(f"--features {feature!r}: not a Cargo feature name")
+
+
+def check_package_name(flag: str, package: str) -> None:
+    if not PACKAGE_NAME.match(package):
+        raise UsageError(f"{flag} {package!r}: not a package name")
+
+
+def check_health_path(path: str) -> None:
+    if not HTTP_PATH.match(path):
+        raise UsageError(f"--health-path {path!r}: expected a URL path such as /health")
+
+
+def check_health_argument(argument: str) -> None:
+    if not ARGUMENT.match(argument):
+        raise UsageError(f"--health-command {argument!r}: use plain words (letters, digits, . _ = : / + -)")
+
+
+def check_data_dir(directory: str) -> None:
+    if not DATA_DIR.match(directory) or directory == "/":
+        raise UsageError(f"--data-dir {directory!r}: expected an absolute directory such as /data")

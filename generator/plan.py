@@ -225,8 +225,14 @@ def _rust_version(facts: ProjectFacts, binary: Binary, answers: Answers) -> str:
         if msrv and version_key(answers.rust_version) < version_key(msrv):
             raise UsageError(f"--rust-version {answers.rust_version} is older than the project's rust-version {msrv}")
         return answers.rust_version
+    return default_rust_version(facts, binary)
+
+
+def default_rust_version(facts: ProjectFacts, binary: Binary) -> str:
+    """The toolchain pin, else the newest of the binary's MSRV and our baseline."""
     if facts.toolchain and facts.toolchain.version:
         return facts.toolchain.version
+    msrv = facts.rust_version(binary)
     return max((BASELINE_RUST, msrv or BASELINE_RUST), key=version_key)
 
 

@@ -11,13 +11,28 @@ from typing import List, Optional
 import typer
 
 from . import __version__
-from .answers import Answers
+from .answersfile import (
+    Layer,
+    Resolution,
+    answer_values,
+    answers_path,
+    answers_toml,
+    data_layer,
+    read_answers_file,
+    read_toml,
+    resolve,
+    user_defaults_layer,
+)
 from .errors import ScaffoldError, UsageError
-from .inspect import ProjectFacts, inspect_project
+from .inspect import ProjectFacts, inspect_project, require_application
 from .plan import make_plan
-from .render import render
-from .write import compare, write_files
+from .questions import json_schema
+from .render import RenderedFile
+from .templateset import BUILTIN_IDENTITY, TemplateSet, export_builtin, load_template_set, render_set
+from .update import record_generated
+from .write import compare, write_files, write_if_changed
 
+templates_app = typer.Typer(no_args_is_help=True, help="Work with template sets.")
 app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -30,6 +45,9 @@ def _version(value: bool) -> None:
     if value:
         typer.echo(f"scaffold {__version__}")
         raise typer.Exit()
+
+
+app.add_typer(templates_app, name="templates")
 
 
 @app.callback()
@@ -55,8 +73,12 @@ def inspect_command(
 
 @app.command("init")
 def init_command(
+    ctx: typer.Context,
     path: Path = typer.Argument(Path("."), help="The crate or workspace folder."),
-    no_input: bool = typer.Option(False, "--no-input", help="Ask nothing: take every answer from flags and defaults."),
+    no_input: bool = typer.Option(False, "--no-input", help="Ask nothing: take every answer from flags, --data, --answers and defaults."),
+    answers_file: Optional[Path] = typer.Option(None, "--answers", help="Replay an answers file (such as .scaffold/answers.toml)."),
+    data: List[str] = typer.Option([], "--data", help="One answer as KEY=VALUE (repeatable); see `scaffold schema` for the keys."),
+    template: Optional[Path] = typer.Option(None, "--template", help="Template set folder. [default: the built-in set]"),
     package: Optional[str] = typer.Option(None, help="Package that holds the binary (workspaces)."),
     bin: Optional[str] = typer.Option(None, "--bin", help="Binary to build and run."),
     features: List[str] = typer.Option([], "--features", help="Cargo features to enable (repeat or comma-separate)."),
@@ -65,7 +87,7 @@ def init_command(
     raft_port: int = typer.Option(9000, help="Port the nodes talk to each other on."),
     host_port: Optional[int] = typer.Option(None, help="First published host port; node i gets HOST_PORT+i. [default: --http-port]"),
     publish_address: str = typer.Option("127.0.0.1", help="Host address ports are published on (0.0.0.0 for every interface)."),
-    publish_raft: bool = typer.Option(False, "--publish-raft", help="Also publish the Raft ports on the host."),
+    publish_raft: bool = typer.Option(False, "--publish-raft/--no-publish-raft", help="Also publish the Raft ports on the host."),
     runtime: str = typer.Option("debian-slim", help="Runtime image: debian-slim, distroless, alpine or scratch."),
     strategy: str = typer.Option("skeleton", help="Dependency caching: skeleton (a cached dependency layer) or cache-mount."),
     rust_version: Optional[str] = typer.Option(None, help="Rust release for the build image. [default: toolchain file, else MSRV or 1.95]"),
@@ -81,44 +103,176 @@ def init_command(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print unified diffs; write nothing."),
     force: bool = typer.Option(False, "--force", help="Overwrite files whose content differs."),
 ) -> None:
-    """Write Dockerfile, .dockerignore and docker-compose.yml for a Rust project."""
+    """Write Dockerfile, .dockerignore and docker-compose.yml for a Rust project (asks on a terminal)."""
     with _handled_errors():
-        if not no_input:
-            raise ScaffoldError("interactive questions are not available here; pass --no-input with flags for the answers")
-        answers = Answers(
-            package=package,
-            bin=bin,
-            features=tuple(f.strip() for group in features for f in group.split(",") if f.strip()),
-            nodes=nodes,
-            http_port=http_port,
-            raft_port=raft_port,
-            host_port=host_port,
-            publish_address=publish_address,
-            publish_raft=publish_raft,
-            runtime=runtime,
-            strategy=strategy,
-            rust_version=rust_version,
-            optimize=optimize,
-            healthcheck=healthcheck,
-            health_path=health_path,
-            health_command=tuple(health_command.split()),
-            data_dir=data_dir,
-            rust_log=rust_log,
-            build_packages=tuple(build_package),
-            runtime_packages=tuple(runtime_package),
-        )
+        if not no_input and not _on_terminal():
+            raise ScaffoldError(
+                "no terminal to ask questions on; pass --no-input and give the answers as flags, --data KEY=VALUE or --answers FILE"
+            )
+        template_set = load_template_set(template)
+        questions = template_set.questions
         facts = inspect_project(path)
-        plan = make_plan(facts, answers)
-        files = render(plan)
+        require_application(facts)
         target = output_dir if output_dir is not None else facts.root
-        for warning in plan.warnings:
-            typer.echo(f"warning: {warning}", err=True)
+        layers = [_flags_layer(ctx), data_layer(data, questions)]
+        if answers_file is not None:
+            stored = read_answers_file(answers_file, questions)
+            _warn(stored.warnings)
+            layers.append(stored.layer)
+        layers.append(user_defaults_layer(questions))
+        if no_input:
+            resolution = resolve(questions, layers, facts)
+        else:
+            from .prompt import Wizard  # questionary loads slowly; only the wizard needs it
+
+            wizard = Wizard()
+            resolution = resolve(questions, layers, facts, ask=wizard.ask, ask_binary=wizard.ask_binary)
+        files, answers_text = _generate(template_set, facts, resolution, target)
         if dry_run:
-            for outcome in compare(files, target):
+            for outcome in compare([*files, answers_text], target):
                 typer.echo(outcome.diff if outcome.diff else f"{outcome.name}: identical")
             return
-        for outcome in write_files(files, target, force=force):
+        outcomes = write_files(files, target, force=force)
+        record_generated(files, target)
+        answers_status = write_if_changed(target / answers_text.name, answers_text.content)
+        for outcome in outcomes:
             typer.echo(f"{outcome.status:>9}  {target / outcome.name}")
+        typer.echo(f"{answers_status:>9}  {target / answers_text.name}")
+
+
+@app.command("update")
+def update_command(
+    path: Path = typer.Argument(Path("."), help="The crate or workspace folder."),
+    data: List[str] = typer.Option([], "--data", help="Change one answer as KEY=VALUE (repeatable)."),
+    template: Optional[Path] = typer.Option(None, "--template", help="Switch to this template set folder."),
+    output_dir: Optional[Path] = typer.Option(None, help="Where the files are. [default: the workspace root]"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing."),
+) -> None:
+    """Re-render from .scaffold/answers.toml and merge into the files, keeping your edits."""
+    with _handled_errors():
+        from .update import apply_update, overwrite, plan_update, skip  # merge3 loads only here
+
+        facts = inspect_project(path)
+        target = output_dir if output_dir is not None else facts.root
+        stored_path = answers_path(target)
+        if not stored_path.is_file():
+            raise ScaffoldError(f"{stored_path}: no answers file; run `scaffold init` first")
+        template_set = load_template_set(template if template is not None else _stored_template(stored_path, target))
+        questions = template_set.questions
+        stored = read_answers_file(stored_path, questions)
+        _warn(stored.warnings)
+        if stored.template_version not in (None, template_set.version) and stored.template == template_set.identity:
+            typer.echo(f"template set {template_set.name}: {stored.template_version} -> {template_set.version}")
+        layers = [data_layer(data, questions), stored.layer, user_defaults_layer(questions)]
+        resolution = resolve(questions, layers, facts)
+        files, answers_text = _generate(template_set, facts, resolution, target)
+        results = plan_update(files, target)
+        if dry_run:
+            for result in results:
+                typer.echo(result.diff if result.changes_file else f"{result.name}: {result.status}")
+            return
+        if _on_terminal() and any(r.conflicts for r in results):
+            from .prompt import Wizard
+
+            wizard = Wizard()
+            choices = {r.name: wizard.resolve_conflict(r) for r in results if r.conflicts}
+            results = [overwrite(r) if choices.get(r.name) == "overwrite" else skip(r) if choices.get(r.name) == "skip" else r for r in results]
+        apply_update(results, target)
+        answers_status = write_if_changed(target / answers_text.name, answers_text.content)
+        for result in results:
+            typer.echo(f"{result.status:>11}  {target / result.name}")
+        typer.echo(f"{answers_status:>11}  {target / answers_text.name}")
+        conflicted = [r for r in results if r.conflicts]
+        if conflicted:
+            typer.echo(
+                f"error: {', '.join(r.name for r in conflicted)}: conflicts between your edits and the new render are marked "
+                "with <<<<<<< and >>>>>>>; resolve them and remove the markers",
+                err=True,
+            )
+            raise typer.Exit(1)
+
+
+@app.command("schema")
+def schema_command(
+    template: Optional[Path] = typer.Option(None, "--template", help="Template set folder. [default: the built-in set]"),
+) -> None:
+    """Print the JSON Schema of the answers (built-in questions and the template set's own)."""
+    with _handled_errors():
+        typer.echo(json.dumps(json_schema(load_template_set(template).questions), indent=2))
+
+
+@templates_app.command("export")
+def templates_export_command(directory: Path = typer.Argument(..., help="A new or empty folder.")) -> None:
+    """Write the built-in template set to DIRECTORY, to customize and use with --template."""
+    with _handled_errors():
+        for written in export_builtin(directory):
+            typer.echo(f"      new  {written}")
+
+
+# Command-line options that answer a question, and the question they answer.
+_FLAG_QUESTIONS = {
+    "package": "package", "bin": "bin", "features": "features", "nodes": "nodes", "http_port": "http_port",
+    "raft_port": "raft_port", "host_port": "host_port", "publish_address": "publish_address",
+    "publish_raft": "publish_raft", "runtime": "runtime", "strategy": "strategy", "rust_version": "rust_version",
+    "optimize": "optimize", "healthcheck": "healthcheck", "health_path": "health_path",
+    "health_command": "health_command", "data_dir": "data_dir", "rust_log": "rust_log",
+    "build_package": "build_packages", "runtime_package": "runtime_packages",
+}  # fmt: skip
+
+
+def _flags_layer(ctx: typer.Context) -> Layer:
+    """The answers given as flags on this command line (not typer's defaults: those come last)."""
+    values = {}
+    for parameter, question in _FLAG_QUESTIONS.items():
+        # By name: typer ships its own copy of click, so click's enum may not be the one it uses.
+        if getattr(ctx.get_parameter_source(parameter), "name", None) not in ("COMMANDLINE", "ENVIRONMENT"):
+            continue
+        value = ctx.params[parameter]
+        if parameter == "features":
+            value = tuple(f.strip() for group in value for f in group.split(",") if f.strip())
+        elif parameter == "health_command":
+            value = tuple(value.split())
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[question] = value
+    return Layer("flags", values)
+
+
+def _generate(template_set: TemplateSet, facts: ProjectFacts, resolution: Resolution, target: Path) -> tuple[list[RenderedFile], RenderedFile]:
+    """The plan, the rendered files and the answers file that records how they were made."""
+    plan = make_plan(facts, resolution.answers)
+    _warn((*plan.warnings, *resolution.warnings))
+    files = render_set(template_set, plan, resolution.answers)
+    values = answer_values(resolution.answers, template_set.questions)
+    text = answers_toml(values, _template_identity(template_set, target), template_set.version)
+    return files, RenderedFile(str(answers_path(Path("")).as_posix()), text)
+
+
+def _template_identity(template_set: TemplateSet, target: Path) -> str:
+    """builtin, or the set's folder: relative to the output directory when inside it (the pair moves together)."""
+    if template_set.identity == BUILTIN_IDENTITY:
+        return BUILTIN_IDENTITY
+    folder = Path(template_set.identity)
+    try:
+        return folder.relative_to(target.resolve()).as_posix()
+    except ValueError:
+        return folder.as_posix()
+
+
+def _stored_template(stored_path: Path, target: Path) -> Path | None:
+    identity = read_toml(stored_path, "answers file").get("_template", BUILTIN_IDENTITY)
+    if identity == BUILTIN_IDENTITY:
+        return None
+    return target / identity  # an absolute identity stays absolute
+
+
+def _on_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _warn(warnings) -> None:
+    for warning in dict.fromkeys(warnings):
+        typer.echo(f"warning: {warning}", err=True)
 
 
 def facts_report(facts: ProjectFacts) -> dict:

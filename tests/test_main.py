@@ -28,13 +28,13 @@ def test_init_writes_the_three_files_then_reports_them_identical(sample):
     crate = sample("raft-node")
     first = run_scaffold("init", str(crate), "--no-input")
     assert first.returncode == 0, first.stderr
-    for name in OUTPUTS:
+    for name in (*OUTPUTS, ".scaffold/answers.toml"):
         assert (crate / name).is_file()
         assert f"new  {crate / name}" in first.stdout
     written = snapshot(crate)
     again = run_scaffold("init", str(crate), "--no-input")
     assert again.returncode == 0, again.stderr
-    assert again.stdout.count("identical") == 3
+    assert again.stdout.count("identical") == 4  # the three files and the answers file
     assert snapshot(crate) == written
 
 
@@ -66,14 +66,14 @@ def test_output_dir_receives_the_files(sample, tmp_path):
     out.mkdir()
     result = run_scaffold("init", str(crate), "--no-input", "--output-dir", str(out))
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
+    assert sorted(p.name for p in out.iterdir()) == sorted((*OUTPUTS, ".scaffold"))
     assert not (crate / "Dockerfile").exists()
 
 
 def test_without_a_terminal_it_asks_for_no_input(sample):
     crate = sample("raft-node")
     result = run_scaffold("init", str(crate))
-    assert_clean_failure(result, 1, "--no-input")
+    assert_clean_failure(result, 1, "--no-input", "--answers")
     assert not (crate / "Dockerfile").exists()
 
 

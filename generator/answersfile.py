@@ -1,0 +1,277 @@
+"""Where answers come from, and where they are kept.
+
+Precedence, highest first: command-line flags > `--data key=value` > the answers file (`--answers`,
+or `.scaffold/answers.toml` for `update`) > the user's defaults file > what the inspector found >
+the template set's defaults. `resolve` walks the questions in order, so a default can depend on an
+earlier answer (the health check on the runtime, the Rust release on the binary).
+
+`.scaffold/answers.toml` records every resolved answer; `.scaffold/generated/` keeps a copy of each
+file as last generated, the base of `scaffold update`'s three-way merge.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from . import __version__
+from .answers import Answers, CustomValue
+from .errors import ScaffoldError, UsageError
+from .inspect import Binary, ProjectFacts
+from .plan import choose_binary, default_rust_version
+from .questions import BUILTIN_NAMES, Question, SoFar, check_answer, coerce, parse_text
+
+STATE_DIR = ".scaffold"
+ANSWERS_FILE = "answers.toml"
+GENERATED_DIR = "generated"
+# Sources the wizard never asks again: the user said it on this command line.
+COMMAND_LINE = ("flags", "--data")
+
+Asker = Callable[[Question, "CustomValue | None", SoFar], CustomValue]
+BinaryAsker = Callable[[Sequence[Binary], "Binary | None"], Binary]
+
+
+@dataclass(frozen=True)
+class Layer:
+    source: str  # "flags", "--data", "answers file", "user defaults"
+    values: Mapping[str, CustomValue]
+
+
+@dataclass(frozen=True)
+class StoredAnswers:
+    """An answers file: its answers as a layer, and which template set and tool wrote it."""
+
+    layer: Layer
+    template: str | None  # "builtin" or a folder (relative paths are relative to the output directory)
+    template_version: str | None
+    scaffold_version: str | None
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    answers: Answers
+    sources: Mapping[str, str]  # question -> the layer it came from, "inspected", "default" or "wizard"
+    warnings: tuple[str, ...]
+
+
+def state_dir(output_dir: Path) -> Path:
+    return output_dir / STATE_DIR
+
+
+def answers_path(output_dir: Path) -> Path:
+    return output_dir / STATE_DIR / ANSWERS_FILE
+
+
+def generated_path(output_dir: Path, name: str) -> Path:
+    return output_dir / STATE_DIR / GENERATED_DIR / name
+
+
+def user_defaults_path() -> Path:
+    explicit = os.environ.get("SCAFFOLD_CONFIG")
+    if explicit:
+        return Path(explicit)
+    config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config_home) / "scaffold" / "defaults.toml"
+
+
+# --- layers ------------------------------------------------------------------------------------
+
+
+def data_layer(pairs: Sequence[str], questions: Sequence[Question]) -> Layer:
+    """`--data key=value` answers, typed by their question."""
+    by_name = {q.name: q for q in questions}
+    values: dict[str, CustomValue] = {}
+    for pair in pairs:
+        key, equals, text = pair.partition("=")
+        key = key.strip()
+        if not equals or key not in by_name:
+            raise UsageError(f"--data {pair!r}: expected KEY=VALUE with KEY one of {', '.join(by_name)}")
+        values[key] = parse_text(by_name[key], text)
+    return Layer("--data", MappingProxyType(values))
+
+
+def read_answers_file(path: Path, questions: Sequence[Question], source: str = "answers file") -> StoredAnswers:
+    data = read_toml(path, source)
+    by_name = {q.name: q for q in questions}
+    values: dict[str, CustomValue] = {}
+    warnings = []
+    for key, value in data.items():
+        if key.startswith("_"):
+            continue
+        if key not in by_name:
+            warnings.append(f"{path}: `{key}` is not a question of this template set; ignored")
+            continue
+        values[key] = coerce(by_name[key], value, str(path))
+    meta = {key: data.get(key) for key in ("_template", "_template_version", "_scaffold_version")}
+    for key, value in meta.items():
+        if value is not None and not isinstance(value, str):
+            raise ScaffoldError(f"{path}: `{key}` is {value!r}; expected a string")
+    return StoredAnswers(
+        Layer(source, MappingProxyType(values)),
+        meta["_template"],
+        meta["_template_version"],
+        meta["_scaffold_version"],
+        tuple(warnings),
+    )
+
+
+def user_defaults_layer(questions: Sequence[Question]) -> Layer:
+    """The per-user defaults file; keys no question of this template set has are left alone."""
+    path = user_defaults_path()
+    if not path.is_file():
+        return Layer("user defaults", MappingProxyType({}))
+    known = {q.name for q in questions}
+    data = read_toml(path, "user defaults")
+    values = {q.name: coerce(q, data[q.name], str(path)) for q in questions if q.name in data and q.name in known}
+    return Layer("user defaults", MappingProxyType(values))
+
+
+# --- precedence ---------------------------------------------------------------------------------
+
+
+def resolve(
+    questions: Sequence[Question],
+    layers: Sequence[Layer],
+    facts: ProjectFacts,
+    ask: Asker | None = None,
+    ask_binary: BinaryAsker | None = None,
+) -> Resolution:
+    """One Answers object from the layers (highest first), the facts and the defaults.
+
+    With `ask` (the wizard), every question that applies and was not given on the command line is
+    asked, its default being what the lower layers would have chosen.
+    """
+    so_far: dict[str, CustomValue | None] = {}
+    sources: dict[str, str] = {}
+    _resolve_binary(facts, layers, ask_binary, so_far, sources)
+    for question in questions:
+        if question.name in ("package", "bin"):
+            continue
+        value, source = _lookup(layers, question.name)
+        if value is None:
+            value, source = _inspected(question, facts, so_far), "inspected"
+        if value is None:
+            value, source = question.default_for(so_far), "default"
+        if ask is not None and source not in COMMAND_LINE and question.when(so_far):
+            value, source = ask(question, value, so_far), "wizard"
+        if value is not None:
+            try:
+                check_answer(question, value, so_far)
+            except UsageError as exc:
+                raise UsageError(f"{exc} (from {source})" if source not in ("flags", "wizard") else str(exc)) from None
+        so_far[question.name] = value
+        sources[question.name] = source
+    warnings = []
+    if sources.get("healthcheck") == "default" and so_far.get("healthcheck") == "none":
+        warnings.append(
+            f"no HEALTHCHECK: the {so_far['runtime']} image has no shell or HTTP client; "
+            "use --healthcheck exec if the binary has a health subcommand"
+        )
+    builtin = {name: value for name, value in so_far.items() if name in BUILTIN_NAMES}
+    custom = tuple(sorted((name, value) for name, value in so_far.items() if name not in BUILTIN_NAMES and value is not None))
+    return Resolution(Answers(**builtin, custom=custom), MappingProxyType(sources), tuple(warnings))
+
+
+def answer_values(answers: Answers, questions: Sequence[Question]) -> dict[str, CustomValue]:
+    """The answers in question order, leaving out the unset ones (TOML has no null)."""
+    custom = dict(answers.custom)
+    values = {}
+    for question in questions:
+        value = getattr(answers, question.name) if question.name in BUILTIN_NAMES else custom.get(question.name)
+        if value is not None:
+            values[question.name] = value
+    return values
+
+
+def _lookup(layers: Sequence[Layer], name: str) -> tuple[CustomValue | None, str]:
+    for layer in layers:
+        if name in layer.values:
+            return layer.values[name], layer.source
+    return None, ""
+
+
+def _resolve_binary(facts, layers, ask_binary, so_far, sources) -> None:
+    """package and bin together: either one narrows the other, and the inspector knows the primary binary."""
+    package, package_source = _lookup(layers, "package")
+    name, bin_source = _lookup(layers, "bin")
+    if ask_binary is not None and package_source not in COMMAND_LINE and bin_source not in COMMAND_LINE and len(facts.binaries) > 1:
+        current = next((b for b in facts.binaries if b.name == name and package in (None, b.package)), facts.default_binary)
+        chosen = ask_binary(facts.binaries, current)
+        package, name, package_source, bin_source = chosen.package, chosen.name, "wizard", "wizard"
+    elif package is None or name is None:
+        try:
+            chosen = choose_binary(facts, Answers(package=package, bin=name))
+        except UsageError:
+            chosen = None  # no primary binary or a wrong name: make_plan says which, with the choices
+        if chosen is not None:
+            if package is None:
+                package, package_source = chosen.package, "inspected"
+            if name is None:
+                name, bin_source = chosen.name, "inspected"
+    so_far.update(package=package, bin=name)
+    sources.update(package=package_source or "default", bin=bin_source or "default")
+
+
+def _inspected(question: Question, facts: ProjectFacts, so_far: SoFar) -> CustomValue | None:
+    if question.name == "rust_version":
+        binary = next((b for b in facts.binaries if b.name == so_far.get("bin") and b.package == so_far.get("package")), None)
+        return default_rust_version(facts, binary) if binary is not None else None
+    return None
+
+
+# --- TOML in and out ----------------------------------------------------------------------------
+
+_LINE_IN_MESSAGE = re.compile(r"\(at line (\d+), column \d+\)")
+
+
+def read_toml(path: Path, what: str) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScaffoldError(f"{path}: cannot read the {what} ({exc})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = _LINE_IN_MESSAGE.search(str(exc))
+        line = f":{found.group(1)}" if found else ""
+        raise ScaffoldError(f"{path}{line}: invalid TOML in the {what} ({_LINE_IN_MESSAGE.sub('', str(exc)).strip()})") from None
+
+
+def answers_toml(values: Mapping[str, CustomValue], template: str, template_version: str) -> str:
+    """The answers file: metadata first, then one `key = value` line per answer."""
+    lines = [
+        "# Answers scaffold generated these files from. Edit them and run `scaffold update` to apply the change.",
+        f"_scaffold_version = {toml_value(__version__)}",
+        f"_template = {toml_value(template)}",
+        f"_template_version = {toml_value(template_version)}",
+    ]
+    lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def toml_value(value: CustomValue) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    out = []
+    for ch in str(value):
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'

@@ -1,0 +1,75 @@
+"""The wizard: `scaffold init` on a terminal asks each question with questionary.
+
+Only imported when the wizard runs (questionary and prompt_toolkit take a while to load).
+Ctrl-C raises KeyboardInterrupt out of every prompt; the CLI turns it into exit status 130.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import questionary
+
+from .answers import CustomValue
+from .inspect import Binary
+from .questions import Question, SoFar, parse_text, validator
+from .update import MergeResult
+from .write import unified_diff
+
+
+@dataclass(frozen=True)
+class Wizard:
+    """Prompts bound to a terminal (or, in tests, to a pipe input and a dummy output)."""
+
+    input: Any = None
+    output: Any = None
+
+    def _io(self) -> dict[str, Any]:
+        return {key: value for key, value in (("input", self.input), ("output", self.output)) if value is not None}
+
+    def ask(self, question: Question, default: CustomValue | None, so_far: SoFar) -> CustomValue:
+        message = f"{question.help}"
+        if question.type == "choice":
+            choices = question.choices_for(so_far)
+            start = default if default in choices else choices[0]
+            return questionary.select(message, choices=list(choices), default=start, **self._io()).unsafe_ask()
+        if question.type == "bool":
+            return questionary.confirm(message, default=bool(default), **self._io()).unsafe_ask()
+        text = questionary.text(message, default=_as_text(question, default), validate=validator(question, so_far), **self._io()).unsafe_ask()
+        return parse_text(question, text)
+
+    def ask_binary(self, binaries: Sequence[Binary], default: Binary | None) -> Binary:
+        choices = [questionary.Choice(f"{b.name} (package {b.package})", value=i) for i, b in enumerate(binaries)]
+        start = binaries.index(default) if default in binaries else None
+        index = questionary.select(
+            "Binary to build and run:", choices=choices, default=choices[start] if start is not None else None, **self._io()
+        ).unsafe_ask()
+        return binaries[index]
+
+    def resolve_conflict(self, result: MergeResult) -> str:
+        """What to do with a file whose edits conflict: "overwrite", "skip" or "merge" (markers)."""
+        choices = [
+            questionary.Choice("merge: write both versions between conflict markers", value="merge"),
+            questionary.Choice("overwrite: take the new render, drop your edits to this file", value="overwrite"),
+            questionary.Choice("skip: keep your file as it is", value="skip"),
+            questionary.Choice("show the diff between your file and the new render", value="diff"),
+        ]
+        while True:
+            choice = questionary.select(
+                f"{result.name}: your edits conflict with the new render ({result.conflicts} place(s)).",
+                choices=choices,
+                **self._io(),
+            ).unsafe_ask()
+            if choice != "diff":
+                return choice
+            print(unified_diff(result.name, result.ours, result.theirs) or "(no difference)")
+
+
+def _as_text(question: Question, value: CustomValue | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return (question.separator if question.separator == " " else ", ").join(value)
+    return str(value)

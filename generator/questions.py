@@ -1,0 +1,251 @@
+"""The questions behind an Answers object: built-in definitions, typing and single-answer validation.
+
+The same definitions serve every way an answer arrives: a command-line flag, `--data key=value`,
+the answers file, the user's defaults file, the wizard (validating while typing) and the JSON Schema.
+Built-in questions are typed fields of Answers that drive plan decisions; a template set may add
+its own questions (see templateset.py), which reach templates as `custom.<name>`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+
+from . import answers as rules
+from .answers import Answers, CustomValue
+from .errors import UsageError
+
+TYPES = ("str", "int", "bool", "choice", "list")
+
+# The answers known so far, by name, while questions are resolved in order.
+SoFar = Mapping[str, CustomValue | None]
+Condition = Callable[[SoFar], bool]
+Check = Callable[[CustomValue, SoFar], None]
+
+
+def always(_so_far: SoFar) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Question:
+    name: str  # Answers field, --data key and answers-file key
+    type: str  # one of TYPES
+    help: str
+    default: CustomValue | Callable[[SoFar], CustomValue | None] | None = None  # a value, computed from earlier answers, or none
+    choices: tuple[str, ...] = ()
+    pattern: str | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    separator: str = ","  # how a list answer is typed on one line
+    when: Condition = always  # asked only when this holds for the earlier answers
+    check: Check | None = None  # a rule that needs more than the constraints above (or other answers)
+    flag: str | None = None  # the `init` option that answers it
+    when_text: str | None = None  # a template question's `when`, for messages and the schema
+
+    def default_for(self, so_far: SoFar) -> CustomValue | None:
+        return self.default(so_far) if callable(self.default) else self.default
+
+    def choices_for(self, so_far: SoFar) -> tuple[str, ...]:
+        """The choices that can work with the earlier answers (a distroless image cannot make HTTP requests)."""
+        if self.name == "healthcheck" and so_far.get("runtime") in ("distroless", "scratch"):
+            return tuple(c for c in self.choices if c != "http")
+        return self.choices
+
+
+def parse_text(question: Question, text: str) -> CustomValue:
+    """A typed answer from one line of text (`--data key=value`, a wizard prompt)."""
+    text = text.strip()
+    if question.type == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise UsageError(f"{question.name} {text!r}: expected a whole number") from None
+    if question.type == "bool":
+        lowered = text.lower()
+        if lowered in ("true", "yes", "y", "on", "1"):
+            return True
+        if lowered in ("false", "no", "n", "off", "0"):
+            return False
+        raise UsageError(f"{question.name} {text!r}: expected true or false")
+    if question.type == "list":
+        parts = text.split(question.separator) if question.separator != " " else text.split()
+        return tuple(part.strip() for part in parts if part.strip())
+    return text
+
+
+def coerce(question: Question, value: object, source: str) -> CustomValue:
+    """A typed answer from a TOML value, or a UsageError naming where it came from."""
+    expected = {"int": "an integer", "bool": "true or false", "list": "a list of strings"}.get(question.type, "a string")
+    if question.type == "int" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if question.type == "bool" and isinstance(value, bool):
+        return value
+    if question.type == "list" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    if question.type in ("str", "choice") and isinstance(value, str):
+        return value
+    raise UsageError(f"{source}: `{question.name}` is {value!r}; expected {expected}")
+
+
+def check_answer(question: Question, value: CustomValue, so_far: SoFar) -> None:
+    """Raise UsageError when one answer cannot work with the earlier ones."""
+    if question.check is not None:  # first: a built-in rule says it best
+        question.check(value, so_far)
+    if question.type == "choice":
+        choices = question.choices_for(so_far)
+        if value not in choices:
+            raise UsageError(f"{_label(question)} {value!r}: choose one of {', '.join(choices)}")
+    if question.pattern is not None and isinstance(value, str) and not re.fullmatch(question.pattern, value):
+        raise UsageError(f"{_label(question)} {value!r}: does not match {question.pattern}")
+    if isinstance(value, int) and not isinstance(value, bool):
+        if question.minimum is not None and value < question.minimum:
+            raise UsageError(f"{_label(question)} {value}: at least {question.minimum}")
+        if question.maximum is not None and value > question.maximum:
+            raise UsageError(f"{_label(question)} {value}: at most {question.maximum}")
+
+
+def validator(question: Question, so_far: SoFar) -> Callable[[str], bool | str]:
+    """For questionary's `validate=`: True, or the message to show under the prompt while typing."""
+
+    def validate(text: str) -> bool | str:
+        try:
+            check_answer(question, parse_text(question, text), so_far)
+        except UsageError as exc:
+            return str(exc)
+        return True
+
+    return validate
+
+
+def _label(question: Question) -> str:
+    return question.flag or question.name
+
+
+# --- the built-in questions, in the order the wizard asks them ----------------------------------
+
+
+def _each(rule: Callable[[str], None]) -> Check:
+    def check(values, _so_far) -> None:
+        for value in values:
+            rule(value)
+
+    return check
+
+
+def _http_port(so_far: SoFar) -> int:
+    return int(so_far.get("http_port") or Answers.http_port)
+
+
+def _check_raft_port(port, so_far):
+    rules.check_port("--raft-port", port)
+    rules.check_distinct_ports(_http_port(so_far), port)
+
+
+def _check_host_port(port, so_far):
+    rules.check_port("--host-port", port)
+    rules.check_host_ports(port, int(so_far.get("nodes") or Answers.nodes))
+
+
+def _check_publish_raft(publish, so_far):
+    if publish:
+        nodes = int(so_far.get("nodes") or Answers.nodes)
+        host = so_far.get("host_port") or _http_port(so_far)
+        rules.check_raft_host_ports(int(so_far.get("raft_port") or Answers.raft_port), int(host), nodes)
+
+
+def _check_healthcheck(kind, so_far):
+    if kind == "http" and so_far.get("runtime") in ("distroless", "scratch"):
+        raise UsageError(
+            f"--healthcheck http: the {so_far['runtime']} image has no shell or HTTP client to make the request; "
+            "use exec or none"
+        )
+
+
+def _clustered(so_far: SoFar) -> bool:
+    return int(so_far.get("nodes") or Answers.nodes) > 1
+
+
+_D = Answers()  # the dataclass defaults are the template defaults of the built-in questions
+
+BUILTIN = (
+    Question("package", "str", "Package that holds the binary (workspaces).", flag="--package"),
+    Question("bin", "str", "Binary to build and run.", flag="--bin"),
+    Question("features", "list", "Cargo features to enable (comma-separated).", _D.features, check=_each(rules.check_feature), flag="--features"),
+    Question("runtime", "choice", "Runtime image.", _D.runtime, choices=rules.RUNTIMES, flag="--runtime"),
+    Question("strategy", "choice", "Dependency caching: a cached skeleton layer or a cache mount.", _D.strategy, choices=rules.STRATEGIES, flag="--strategy"),
+    Question("nodes", "int", "Cluster size in docker-compose.yml.", _D.nodes, minimum=1, maximum=rules.MAX_NODES,
+             check=lambda v, _: rules.check_nodes(v), flag="--nodes"),
+    Question("http_port", "int", "HTTP port the application listens on.", _D.http_port, minimum=1, maximum=65535,
+             check=lambda v, _: rules.check_port("--http-port", v), flag="--http-port"),
+    Question("raft_port", "int", "Port the nodes talk to each other on.", _D.raft_port, minimum=1, maximum=65535,
+             check=_check_raft_port, when=_clustered, flag="--raft-port"),
+    Question("host_port", "int", "First published host port; node i gets HOST_PORT+i.", _http_port, minimum=1, maximum=65535,
+             check=_check_host_port, flag="--host-port"),
+    Question("publish_address", "str", "Host address ports are published on (0.0.0.0 for every interface).", _D.publish_address,
+             pattern=rules.ADDRESS.pattern, check=lambda v, _: rules.check_address(v), flag="--publish-address"),
+    Question("publish_raft", "bool", "Also publish the Raft ports on the host?", _D.publish_raft, check=_check_publish_raft,
+             when=_clustered, flag="--publish-raft"),
+    Question("rust_version", "str", "Rust release for the build image.", pattern=rules.RUST_VERSION.pattern,
+             check=lambda v, _: rules.check_rust_version(v), flag="--rust-version"),
+    Question("optimize", "choice", "Release profile tuning.", _D.optimize, choices=rules.OPTIMIZATIONS, flag="--optimize"),
+    Question("healthcheck", "choice", "Container healthcheck.", lambda so_far: rules.default_healthcheck(str(so_far.get("runtime"))),
+             choices=rules.HEALTHCHECKS, check=_check_healthcheck, flag="--healthcheck"),
+    Question("health_path", "str", "Path the http healthcheck requests.", _D.health_path, pattern=rules.HTTP_PATH.pattern,
+             check=lambda v, _: rules.check_health_path(v),
+             when=lambda so_far: so_far.get("healthcheck") == "http", flag="--health-path"),
+    Question("health_command", "list", "Arguments the exec healthcheck passes to the binary (space-separated).", _D.health_command,
+             separator=" ", check=_each(rules.check_health_argument), when=lambda so_far: so_far.get("healthcheck") == "exec",
+             flag="--health-command"),
+    Question("data_dir", "str", "Directory each node keeps its data in (a volume per node).", _D.data_dir, pattern=rules.DATA_DIR.pattern,
+             check=lambda v, _: rules.check_data_dir(v),
+             flag="--data-dir"),
+    Question("rust_log", "str", "RUST_LOG for the nodes.", _D.rust_log, flag="--rust-log"),
+    Question("build_packages", "list", "Extra system packages for the build stage (comma-separated).", _D.build_packages,
+             check=_each(lambda p: rules.check_package_name("--build-package", p)), flag="--build-package"),
+    Question("runtime_packages", "list", "Extra system packages for the runtime image (comma-separated).", _D.runtime_packages,
+             check=_each(lambda p: rules.check_package_name("--runtime-package", p)), flag="--runtime-package"),
+)
+BUILTIN_NAMES = frozenset(q.name for q in BUILTIN)
+assert BUILTIN_NAMES == {f.name for f in fields(Answers)} - {"custom"}, "every Answers field is a question"
+
+
+def json_schema(questions: tuple[Question, ...]) -> dict:
+    """A JSON Schema (draft 2020-12) of an answers file for these questions."""
+    properties: dict[str, dict] = {
+        "_scaffold_version": {"type": "string", "description": "Version of scaffold that wrote the file."},
+        "_template": {"type": "string", "description": "Template set: builtin, or its folder."},
+        "_template_version": {"type": "string", "description": "Version of the template set."},
+    }
+    for question in questions:
+        schema: dict = {"description": question.help}
+        if question.type == "int":
+            schema["type"] = "integer"
+        elif question.type == "bool":
+            schema["type"] = "boolean"
+        elif question.type == "list":
+            schema.update(type="array", items={"type": "string"})
+        elif question.type == "choice":
+            schema.update(type="string", enum=list(question.choices))
+        else:
+            schema["type"] = "string"
+        if question.pattern is not None:
+            schema["pattern"] = f"^(?:{question.pattern})$"  # answers match whole; a schema pattern searches
+        if question.minimum is not None:
+            schema["minimum"] = question.minimum
+        if question.maximum is not None:
+            schema["maximum"] = question.maximum
+        default = None if callable(question.default) else question.default
+        if default is not None:
+            schema["default"] = list(default) if isinstance(default, tuple) else default
+        if question.when_text:
+            schema["description"] += f" (asked when {question.when_text})"
+        properties[question.name] = schema
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "scaffold answers",
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }

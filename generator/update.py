@@ -1,0 +1,93 @@
+"""`scaffold update`: bring new renders into files the user may have edited, by three-way merge.
+
+For each file: base = what scaffold generated last time (.scaffold/generated/<file>), ours = the
+file as it is now, theirs = the new render. Edits on one side only are taken as they are; edits
+on both sides to the same lines are a conflict, written inline between <<<<<<< and >>>>>>> markers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .answersfile import generated_path
+from .render import RenderedFile
+from .write import atomic_write, read_existing, unified_diff
+
+YOURS = "yours"
+NEW = "new render"
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    name: str
+    # "new" (no file yet), "identical" (nothing to do), "updated" (no edits of yours: the new render),
+    # "kept" (only your edits), "merged" (both, cleanly), "conflict" (markers), "overwritten", "skipped"
+    status: str
+    ours: str | None
+    theirs: str
+    content: str  # what the file holds after the update
+    conflicts: int  # conflicting regions left in `content`
+
+    @property
+    def changes_file(self) -> bool:
+        return self.content != self.ours
+
+    @property
+    def diff(self) -> str:
+        return unified_diff(self.name, self.ours, self.content)
+
+
+def merge_file(name: str, base: str | None, ours: str | None, theirs: str) -> MergeResult:
+    if ours is None:
+        return MergeResult(name, "new", None, theirs, theirs, 0)
+    if ours == theirs:
+        return MergeResult(name, "identical", ours, theirs, ours, 0)
+    if base == ours:
+        return MergeResult(name, "updated", ours, theirs, theirs, 0)
+    if base == theirs:
+        return MergeResult(name, "kept", ours, theirs, ours, 0)
+    from merge3 import Merge3  # here, not at the top: `init` imports this module and should start fast
+
+    merge = Merge3(_lines(base or ""), _lines(ours), _lines(theirs))
+    conflicts = sum(1 for region in merge.merge_regions() if region[0] == "conflict")
+    content = "".join(merge.merge_lines(name_a=f"{YOURS} ({name})", name_b=f"{NEW} ({name})"))
+    return MergeResult(name, "conflict" if conflicts else "merged", ours, theirs, content, conflicts)
+
+
+def plan_update(files: list[RenderedFile], output_dir: Path) -> list[MergeResult]:
+    """Merge every new render with the file on disk; reads only."""
+    results = []
+    for file in files:
+        base = read_existing(generated_path(output_dir, file.name))
+        results.append(merge_file(file.name, base, read_existing(output_dir / file.name), file.content))
+    return results
+
+
+def overwrite(result: MergeResult) -> MergeResult:
+    """Resolve a conflict by taking the new render (your edits to this file are dropped)."""
+    return MergeResult(result.name, "overwritten", result.ours, result.theirs, result.theirs, 0)
+
+
+def skip(result: MergeResult) -> MergeResult:
+    """Resolve a conflict by keeping your file as it is."""
+    return MergeResult(result.name, "skipped", result.ours, result.theirs, result.ours or "", 0)
+
+
+def apply_update(results: list[MergeResult], output_dir: Path) -> None:
+    """Write the merged files, then record the new renders as the next update's base."""
+    for result in results:
+        if result.changes_file:
+            atomic_write(output_dir / result.name, result.content)
+    record_generated([RenderedFile(r.name, r.theirs) for r in results], output_dir)
+
+
+def record_generated(files: list[RenderedFile], output_dir: Path) -> None:
+    for file in files:
+        path = generated_path(output_dir, file.name)
+        if read_existing(path) != file.content:
+            atomic_write(path, file.content)
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)

@@ -24,7 +24,7 @@ def where(path: Path, line: int | None = None) -> str:
 def resolve(path: Path, what: str | None = None) -> Path:
     """Path.resolve(), with a symlink loop or an unusable name reported as the user's problem.
 
-    `what` says where the path came from (`Cargo.toml member \`x\``); the message names the path.
+    `what` says where the path came from (for example "workspace member `x`"); the message names the path.
     """
     try:
         return path.resolve()

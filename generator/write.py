@@ -51,8 +51,7 @@ def write_files(files: list[RenderedFile], output_dir: Path, *, force: bool) -> 
             "Review with --dry-run, then use --force to overwrite"
         )
     _check_writable(output_dir)
-    if any(o.status in ("new", "conflict") for o in outcomes):
-        remove_stale_temporaries(output_dir, [f.name for f in files])
+    remove_stale_temporaries(output_dir, [f.name for f in files])  # what killed runs left (never on a refused run)
     by_name = {f.name: f for f in files}
     for outcome in outcomes:
         if outcome.status in ("new", "conflict"):

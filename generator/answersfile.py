@@ -239,8 +239,9 @@ def read_toml(path: Path, what: str) -> dict:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         found = _LINE_IN_MESSAGE.search(str(exc))
-        line = f":{found.group(1)}" if found else ""
-        raise ScaffoldError(f"{path}{line}: invalid TOML in the {what} ({_LINE_IN_MESSAGE.sub('', str(exc)).strip()})") from None
+        line = int(found.group(1)) if found else text.count("\n") + 1
+        reason = _LINE_IN_MESSAGE.sub("", str(exc)).replace("(at end of document)", "at end of file").strip()
+        raise ScaffoldError(f"{path}:{line}: invalid TOML in the {what} ({reason})") from None
 
 
 def answers_toml(values: Mapping[str, CustomValue], template: str, template_version: str) -> str:

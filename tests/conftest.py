@@ -19,6 +19,12 @@ def copy_sample(name: str, destination: Path) -> Path:
     return target
 
 
+@pytest.fixture(autouse=True)
+def no_user_defaults(monkeypatch, tmp_path_factory):
+    """Keep a developer's own ~/.config/scaffold/defaults.toml out of every run the tests make."""
+    monkeypatch.setenv("SCAFFOLD_CONFIG", str(tmp_path_factory.getbasetemp() / "no-user-defaults.toml"))
+
+
 @pytest.fixture
 def sample(tmp_path):
     """sample("raft-node") -> a private copy of that sample crate."""

@@ -1,0 +1,164 @@
+"""Template sets: the built-in manifest, export, a custom set adding a file and a question, clear errors."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+import jsonschema
+import pytest
+
+from conftest import run_scaffold
+from generator.errors import ScaffoldError
+from generator.render import OUTPUTS, template_dir
+from generator.templateset import export_builtin, load_template_set
+
+MAKEFILE_QUESTIONS = """
+[[files]]
+path = "Makefile"
+template = "Makefile.j2"
+
+[[files]]
+path = "deploy/cluster.txt"
+template = "cluster.txt.j2"
+
+[[questions]]
+name = "registry"
+type = "str"
+help = "Registry the image is pushed to."
+default = "ghcr.io/example"
+validation = { regex = "[a-z0-9./-]+" }
+
+[[questions]]
+name = "replicas_note"
+type = "bool"
+help = "Mention the cluster size?"
+default = true
+when = "nodes > 1"
+"""
+MAKEFILE = "push:\n\tdocker push {{ custom.registry }}/{{ plan.binary }}:latest\n"
+CLUSTER = "{% if custom.replicas_note %}{{ plan.compose.nodes | length }} nodes\n{% endif %}"
+
+
+@pytest.fixture
+def custom_set(tmp_path):
+    """An exported copy of the built-in set with a Makefile, a nested file and two questions."""
+    folder = tmp_path / "my-templates"
+    export_builtin(folder)
+    with (folder / "template.toml").open("a") as manifest:
+        manifest.write(MAKEFILE_QUESTIONS)
+    (folder / "Makefile.j2").write_text(MAKEFILE)
+    (folder / "cluster.txt.j2").write_text(CLUSTER)
+    return folder
+
+
+def test_the_builtin_manifest_lists_the_builtin_outputs():
+    builtin = load_template_set()
+    assert {f.path: f.template for f in builtin.files} == OUTPUTS
+    assert builtin.identity == "builtin" and builtin.extra_questions == ()
+
+
+def test_export_writes_the_builtin_set_and_refuses_a_non_empty_folder(tmp_path):
+    folder = tmp_path / "copy"
+    written = export_builtin(folder)
+    assert sorted(p.name for p in written) == sorted(["template.toml", *OUTPUTS.values()])
+    for path in written:
+        assert path.read_bytes() == (template_dir() / path.name).read_bytes()
+    result = run_scaffold("templates", "export", str(folder))
+    assert result.returncode == 1 and "not an empty folder" in result.stderr
+
+
+def test_an_exported_set_renders_what_the_builtin_one_does(sample, tmp_path):
+    folder = tmp_path / "copy"
+    export_builtin(folder)
+    crate = sample("raft-node")
+    builtin, custom = tmp_path / "a", tmp_path / "b"
+    builtin.mkdir()
+    custom.mkdir()
+    assert run_scaffold("init", str(crate), "--no-input", "--output-dir", str(builtin)).returncode == 0
+    assert run_scaffold("init", str(crate), "--no-input", "--template", str(folder), "--output-dir", str(custom)).returncode == 0
+    for name in OUTPUTS:
+        assert (builtin / name).read_bytes() == (custom / name).read_bytes()
+    assert tomllib.loads((custom / ".scaffold/answers.toml").read_text())["_template"] == str(folder.resolve())
+
+
+def test_a_custom_set_adds_a_file_and_questions(sample, custom_set):
+    crate = sample("raft-node")
+    result = run_scaffold("init", str(crate), "--no-input", "--template", str(custom_set), "--data", "registry=quay.io/me", "--nodes", "5")
+    assert result.returncode == 0, result.stderr
+    assert (crate / "Makefile").read_text() == "push:\n\tdocker push quay.io/me/raft-node:latest\n"
+    assert (crate / "deploy/cluster.txt").read_text() == "5 nodes\n"
+    answers = tomllib.loads((crate / ".scaffold/answers.toml").read_text())
+    assert answers["registry"] == "quay.io/me" and answers["replicas_note"] is True
+    schema = json.loads(run_scaffold("schema", "--template", str(custom_set)).stdout)
+    assert schema["properties"]["registry"]["default"] == "ghcr.io/example"
+    jsonschema.validate(answers, schema, cls=jsonschema.Draft202012Validator)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**answers, "registry": "UPPER CASE"}, schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_a_custom_question_is_validated(sample, custom_set):
+    crate = sample("raft-node")
+    result = run_scaffold("init", str(crate), "--no-input", "--template", str(custom_set), "--data", "registry=Not A Registry")
+    assert result.returncode == 2 and "registry" in result.stderr
+    assert not (crate / "Dockerfile").exists()
+
+
+def test_when_conditions(custom_set):
+    question = {q.name: q for q in load_template_set(custom_set).extra_questions}["replicas_note"]
+    assert question.when({"nodes": 3}) and not question.when({"nodes": 1})
+
+
+@pytest.mark.parametrize(
+    "template, needle",
+    [
+        ("line one\n{{ plan.binary }\n", "Makefile.j2:2: template syntax error"),
+        ("line one\nline two\n{{ custom.nothing }}\n", "Makefile.j2:3: template uses an undefined value"),
+        ("{{ plan.no_such_field }}\n", "Makefile.j2:1: template uses an undefined value"),
+        ("{% for x in plan.binary %}\n{% endfor %}\n{% include 'missing.j2' %}\n", "missing.j2"),
+    ],
+)
+def test_template_errors_name_file_and_line(sample, custom_set, template, needle):
+    crate = sample("raft-node")
+    (custom_set / "Makefile.j2").write_text(template)
+    result = run_scaffold("init", str(crate), "--no-input", "--template", str(custom_set))
+    assert result.returncode == 1
+    assert needle in result.stderr and "Traceback" not in result.stderr
+    assert not (crate / "Dockerfile").exists()
+
+
+def test_an_error_in_an_included_template_names_that_template(sample, custom_set):
+    (custom_set / "part.j2").write_text("fine\n{{ custom.nope }}\n")
+    (custom_set / "Makefile.j2").write_text("{% include 'part.j2' %}\n")
+    result = run_scaffold("init", str(sample("raft-node")), "--no-input", "--template", str(custom_set))
+    assert result.returncode == 1 and "part.j2:2:" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "manifest, needle",
+    [
+        (None, "no template.toml"),
+        ('[template]\nname = "x"\nversion = "1"\n', "[[files]]"),
+        ('[template]\nname = "x"\n[[files]]\npath = "a"\ntemplate = "a.j2"\n', "`version`"),
+        ('[template]\nname = "x"\nversion = "1"\n[[files]]\npath = "a"\ntemplate = "missing.j2"\n', "missing.j2 does not exist"),
+        ('[template]\nname = "x"\nversion = "1"\n[[files]]\npath = "../a"\ntemplate = "a.j2"\n', "relative path"),
+        ('[template]\nname = "x"\nversion = "1"\n[[files]]\npath = ".scaffold/a"\ntemplate = "a.j2"\n', ".scaffold"),
+        ('[template]\nname = "x"\nversion = "1"\nextra = 1\n[[files]]\npath = "a"\ntemplate = "a.j2"\n', "unknown key 'extra'"),
+        ('[template]\nname = "x"\nversion = "1"\n[[files]]\npath = "a"\ntemplate = "a.j2"\n[[questions]]\nname = "nodes"\n', "already taken"),
+        ('[template]\nname = "x"\nversion = "1"\n[[files]]\npath = "a"\ntemplate = "a.j2"\n[[questions]]\nname = "q"\ntype = "float"\n', "type 'float'"),
+        ('[template]\nname = "x"\nversion = "1"\n[[files]]\npath = "a"\ntemplate = "a.j2"\n[[questions]]\nname = "q"\ntype = "choice"\n', "choices"),
+        ('[template]\nname = "x"\nversion = "1"\n[[files]]\npath = "a"\ntemplate = "a.j2"\n[[questions]]\nname = "q"\nwhen = "colour > 1"\n', "colour is not a question"),
+        ('[template]\nname = "x"\nversion = "1"\n[[files]]\npath = "a"\ntemplate = "a.j2"\n[[questions]]\nname = "q"\ntype = "int"\ndefault = "3"\n', "expected an integer"),
+        ('[template]\nname = "x"\nversion = "1"\n[[files]]\npath = "a"\ntemplate = "a.j2"\n[[questions]]\nname = "q"\ntype = "int"\ndefault = 0\nvalidation = { min = 1 }\n', "at least 1"),
+        ('[template]\nname = "x"\nversion = [\n', "template.toml:4"),  # the end of the file
+    ],
+)  # fmt: skip
+def test_manifest_errors_are_clear(tmp_path, manifest, needle):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "a.j2").write_text("a\n")
+    if manifest is not None:
+        (folder / "template.toml").write_text(manifest)
+    with pytest.raises(ScaffoldError, match=None) as error:
+        load_template_set(folder)
+    assert needle in str(error.value)

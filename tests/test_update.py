@@ -1,0 +1,170 @@
+"""scaffold update: three-way merges keep the user's edits; conflicts are marked and exit 1."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+
+import pexpect
+import pytest
+
+from conftest import REPO, run_scaffold
+from generator.templateset import export_builtin
+from generator.update import merge_file
+
+USER_LINE = "# our team's note: keep this line\n"
+
+
+def init(crate, *args):
+    result = run_scaffold("init", str(crate), "--no-input", *args)
+    assert result.returncode == 0, result.stderr
+    return crate
+
+
+def insert_after(path, marker: str, line: str) -> None:
+    text = path.read_text()
+    assert marker in text
+    path.write_text(text.replace(marker, marker + line, 1))
+
+
+def tree(directory) -> dict:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def templates(tmp_path):
+    folder = tmp_path / "templates"
+    export_builtin(folder)
+    return folder
+
+
+def test_an_edit_survives_an_update_that_changes_other_parts(sample, templates):
+    crate = init(sample("raft-node"), "--template", str(templates))
+    dockerfile = crate / "Dockerfile"
+    insert_after(dockerfile, "ARG RUST_VERSION=1.95\n", USER_LINE)
+    # The template set changes elsewhere in the Dockerfile, and the cluster grows.
+    with (templates / "Dockerfile.j2").open("a") as template:
+        template.write("# rendered by the team's template set\n")
+    (templates / "template.toml").write_text((templates / "template.toml").read_text().replace('version = "1.0"', 'version = "1.1"'))
+    result = run_scaffold("update", str(crate), "--data", "nodes=5")
+    assert result.returncode == 0, result.stderr
+    text = dockerfile.read_text()
+    assert USER_LINE in text  # the edit
+    assert text.endswith("# rendered by the team's template set\n")  # the template change
+    assert "<<<<<<<" not in text
+    assert (crate / "docker-compose.yml").read_text().count("NODE_ID") == 5
+    assert "merged" in result.stdout and "1.0 -> 1.1" in result.stdout
+    answers = tomllib.loads((crate / ".scaffold/answers.toml").read_text())
+    assert answers["nodes"] == 5 and answers["_template_version"] == "1.1"
+    # The new render is the next base: a second update has nothing to do and keeps the edit.
+    again = run_scaffold("update", str(crate))
+    assert again.returncode == 0, again.stderr
+    assert dockerfile.read_text() == text
+    assert "kept" in again.stdout and "merged" not in again.stdout
+
+
+def test_an_edited_answers_file_is_applied(sample):
+    crate = init(sample("raft-node"))
+    insert_after(crate / "docker-compose.yml", "services:\n", "  # a comment of ours\n")
+    answers = crate / ".scaffold/answers.toml"
+    answers.write_text(answers.read_text().replace('rust_log = "info"', 'rust_log = "debug"'))
+    result = run_scaffold("update", str(crate))
+    assert result.returncode == 0, result.stderr
+    compose = (crate / "docker-compose.yml").read_text()
+    assert 'RUST_LOG: "debug"' in compose and "# a comment of ours" in compose
+
+
+def test_a_changed_cargo_project_reaches_the_files(sample):
+    crate = init(sample("raft-node"))
+    insert_after(crate / "Dockerfile", "ARG RUST_VERSION=1.95\n", USER_LINE)
+    manifest = crate / "Cargo.toml"
+    text = manifest.read_text()
+    assert "[package]\n" in text
+    manifest.write_text(text.replace("[package]\n", '[package]\nhomepage = "https://example.org/raft"\n', 1))
+    result = run_scaffold("update", str(crate))
+    assert result.returncode == 0, result.stderr
+    dockerfile = (crate / "Dockerfile").read_text()
+    assert "https://example.org/raft" in dockerfile and USER_LINE in dockerfile
+
+
+def test_a_conflicting_edit_is_marked_and_exits_1(sample):
+    crate = init(sample("raft-node"))
+    compose = crate / "docker-compose.yml"
+    compose.write_text(compose.read_text().replace('RUST_LOG: "info"', 'RUST_LOG: "trace"'))
+    insert_after(crate / "Dockerfile", "ARG RUST_VERSION=1.95\n", USER_LINE)
+    result = run_scaffold("update", str(crate), "--data", "rust_log=warn", "--data", "http_port=8081")
+    assert result.returncode == 1
+    assert "conflict" in result.stdout and "docker-compose.yml" in result.stderr and "Traceback" not in result.stderr
+    text = compose.read_text()
+    assert '<<<<<<< yours (docker-compose.yml)\n  RUST_LOG: "trace"\n=======\n  RUST_LOG: "warn"\n>>>>>>> new render (docker-compose.yml)\n' in text
+    assert 'HTTP_PORT: "8081"' in text  # the rest of the file merged cleanly
+    dockerfile = (crate / "Dockerfile").read_text()
+    assert USER_LINE in dockerfile and "ENV HTTP_PORT=8081" in dockerfile.replace('"', "")  # files without conflict are updated
+
+
+def test_dry_run_shows_the_diff_and_writes_nothing(sample):
+    crate = init(sample("raft-node"))
+    before = tree(crate)
+    result = run_scaffold("update", str(crate), "--data", "nodes=5", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "+++ b/docker-compose.yml" in result.stdout and "Dockerfile: identical" in result.stdout
+    assert tree(crate) == before
+
+
+def test_update_needs_an_answers_file(sample):
+    crate = sample("raft-node")
+    result = run_scaffold("update", str(crate))
+    assert result.returncode == 1 and "scaffold init" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "base, ours, theirs, status, content",
+    [
+        ("a\nb\n", None, "a\nc\n", "new", "a\nc\n"),
+        ("a\nb\n", "a\nc\n", "a\nc\n", "identical", "a\nc\n"),
+        ("a\nb\n", "a\nb\n", "a\nc\n", "updated", "a\nc\n"),
+        ("a\nb\n", "x\na\nb\n", "a\nb\n", "kept", "x\na\nb\n"),
+        ("a\nb\nc\nd\n", "A\nb\nc\nd\n", "a\nb\nc\nD\n", "merged", "A\nb\nc\nD\n"),
+        ("a\nb\n", "a\nB\n", "a\nC\n", "conflict", "a\n<<<<<<< yours (f)\nB\n=======\nC\n>>>>>>> new render (f)\n"),
+    ],
+)
+def test_merge_file(base, ours, theirs, status, content):
+    result = merge_file("f", base, ours, theirs)
+    assert (result.status, result.content) == (status, content)
+    assert (result.conflicts > 0) == (status == "conflict")
+
+
+def run_update_on_a_terminal(crate, keys: list[str]) -> tuple[int, str]:
+    env = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm", "PYTHONPATH": str(REPO)}
+    child = pexpect.spawn(
+        sys.executable, ["-m", "generator.main", "update", str(crate), "--data", "rust_log=warn"],
+        env=env, cwd=str(REPO), encoding="utf-8", timeout=20, dimensions=(40, 200),
+    )  # fmt: skip
+    for key in keys:
+        child.expect("your edits conflict with the new render")
+        child.send(key)
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.exitstatus, child.before
+
+
+@pytest.mark.parametrize(
+    "keys, code, expected",
+    [
+        (["\r"], 1, "<<<<<<< yours"),  # merge: markers
+        (["\x1b[B\r"], 0, 'RUST_LOG: "warn"'),  # overwrite
+        (["\x1b[B\x1b[B\r"], 0, 'RUST_LOG: "trace"'),  # skip
+        (["\x1b[B\x1b[B\x1b[B\r", "\x1b[B\r"], 0, 'RUST_LOG: "warn"'),  # show the diff, then overwrite
+    ],
+)
+def test_conflict_choices_on_a_terminal(sample, keys, code, expected):
+    crate = init(sample("raft-node"))
+    compose = crate / "docker-compose.yml"
+    compose.write_text(compose.read_text().replace('RUST_LOG: "info"', 'RUST_LOG: "trace"'))
+    status, _output = run_update_on_a_terminal(crate, keys)
+    assert status == code
+    text = compose.read_text()
+    assert expected in text
+    if code == 0:
+        assert "<<<<<<<" not in text

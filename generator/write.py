@@ -83,6 +83,7 @@ def write_if_changed(path: Path, content: str) -> str:
     """Write one file unless it already holds `content`: "new", "identical" or "changed"."""
     old = _read_existing(path)
     if old == content:
+        remove_stale_temporaries(path.parent, [path.name])
         return "identical"
     atomic_write(path, content)
     return "new" if old is None else "changed"
@@ -163,6 +164,7 @@ def atomic_write(path: Path, content: str) -> None:
     that the next run removes (see remove_stale_temporaries).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path.parent, [path.name])
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     for attempt in (1, 2):
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -320,7 +320,8 @@ def _health_problem(health: _Instruction, final: list[_Instruction], base: str, 
 
 # --- .dockerignore ----------------------------------------------------------------------------------
 
-_MUST_IGNORE = ("target", ".git", ".env", "crates/app/.env", "crates/app/target")
+# Paths every build context should leave out: Cargo output (nested too), repositories, secrets.
+_MUST_IGNORE = ("target", ".git", ".env", "crates/app/.env", "crates/app/target/release", "vendor/dep/.git")
 
 
 def check_dockerignore(path: Path) -> list[Finding]:
@@ -335,7 +336,7 @@ def check_dockerignore(path: Path) -> list[Finding]:
         patterns.append((negated, pattern))
     missing = [p for p in _MUST_IGNORE if not ignored(p, patterns)]
     if missing:
-        return [Finding(str(path), None, "SC201", f"does not exclude {', '.join(missing)}; add target, **/target, .git, **/.env")]
+        return [Finding(str(path), None, "SC201", f"does not exclude {', '.join(missing)}; add target, **/target/release, **/.git, **/.env")]
     return []
 
 

@@ -192,6 +192,19 @@ def update_command(
             raise typer.Exit(1)
 
 
+@app.command("check")
+def check_command(
+    path: Path = typer.Argument(Path("."), help="A folder with a Dockerfile, .dockerignore and compose file, or one of them."),
+) -> None:
+    """Check existing container files (generated or hand-written): lint, parse, and security rules."""
+    with _handled_errors():
+        from .check import check_files, exit_status, format_findings  # the validators load only here
+
+        findings = check_files(path)
+        typer.echo(format_findings(findings))
+        raise typer.Exit(exit_status(findings))
+
+
 @app.command("schema")
 def schema_command(
     template: Optional[Path] = typer.Option(None, "--template", help="Template set folder. [default: the built-in set]"),

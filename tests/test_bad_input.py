@@ -9,7 +9,9 @@ included). Values a user controls that end up in the files (Cargo.toml metadata 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
 from pathlib import Path
 from typing import Callable
 
@@ -301,29 +303,41 @@ def test_project_path_that_is_a_symlink_loop(tmp_path):
     assert snapshot(tmp_path) == before
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads and writes through chmod 000, so permissions cannot make a file unreadable")
-def test_unreadable_project(tmp_path):  # pragma: no cover - runs only as a normal user
+def test_unreadable_manifest(tmp_path):
+    """/proc/self/mem fails every read at offset 0 (EIO), for root too, unlike chmod 000."""
     crate = make_crate(tmp_path / "crate")
-    (crate / "Cargo.toml").chmod(0)
-    try:
-        result = run_scaffold("init", str(crate), "--no-input")
-        assert_clean_failure(result, 1, "Cargo.toml", "cannot read")
-    finally:
-        (crate / "Cargo.toml").chmod(0o644)
+    (crate / "Cargo.toml").unlink()
+    os.symlink("/proc/self/mem", crate / "Cargo.toml")
+    before = snapshot(tmp_path)
+    result = run_scaffold("init", str(crate), "--no-input")
+    assert_clean_failure(result, 1, "Cargo.toml", "cannot read")
+    assert snapshot(tmp_path) == before
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories; a read-only bind mount needs privileges")
-def test_read_only_output_directory(tmp_path):  # pragma: no cover - runs only as a normal user
+@contextlib.contextmanager
+def read_only_directory(path: Path):
+    """A directory nobody can write to: a read-only tmpfs for root (who ignores modes), else mode 555."""
+    path.mkdir()
+    if os.geteuid() == 0:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(path)], check=True)
+        try:
+            yield path
+        finally:
+            subprocess.run(["umount", str(path)], check=True)
+    else:
+        path.chmod(0o555)
+        try:
+            yield path
+        finally:
+            path.chmod(0o755)
+
+
+def test_read_only_output_directory(tmp_path):
     crate = make_crate(tmp_path / "crate")
-    out = tmp_path / "out"
-    out.mkdir()
-    out.chmod(0o555)
-    try:
+    with read_only_directory(tmp_path / "out") as out:
         result = run_scaffold("init", str(crate), "--no-input", "--output-dir", str(out))
-        assert_clean_failure(result, 1, "out", "not writable")
+        assert_clean_failure(result, 1, "out")
         assert list(out.iterdir()) == []
-    finally:
-        out.chmod(0o755)
 
 
 def test_output_dir_that_is_a_file(tmp_path):

@@ -125,11 +125,12 @@ def test_publishing_on_every_interface_is_reported(tmp_path):
 @pytest.mark.parametrize(
     "ignore,missing",
     [
-        ("target\n.git\n**/.env\n**/target\n", []),
+        ("target\n**/.git\n**/.env\n**/target\n", []),
+        ("target\n.git\n**/.env\n**/target\n", ["vendor/dep/.git"]),
         ("", ["target", ".git", ".env"]),
-        ("target/\n.git/\n.env\n", ["crates/app/.env", "crates/app/target"]),
+        ("target/\n.git/\n.env\n", ["crates/app/.env", "crates/app/target/release"]),
         ("**\n!src\n!Cargo.toml\n", []),
-        ("target\n**/target\n.git\n**/.env\n!.env\n", [".env"]),
+        ("target\n**/target\n**/.git\n**/.env\n!.env\n", [".env"]),
     ],
 )
 def test_dockerignore_rules_follow_docker_matching(tmp_path, ignore, missing):

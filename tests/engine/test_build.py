@@ -151,15 +151,17 @@ def test_build_context_holds_what_the_build_needs_and_no_secrets(docker, tmp_pat
     crate = copy_sample("workspace", tmp_path)
     scaffold("init", str(crate), "--no-input")
     planted = [".env", ".env.production", "deploy/server.pem", "keys/id_rsa", "crates/api/tls.key", "target/debug/junk",
-               "crates/core/target/leftover", ".git/config", ".idea/workspace.xml", "crates/api/src/main.rs.swp"]
+               "crates/core/target/release/leftover", "fuzz/target/x86_64-unknown-linux-gnu/junk", "vendor/dep/.git/config", ".git/config", ".idea/workspace.xml", "crates/api/src/main.rs.swp"]
     for relative in planted:
         (crate / relative).parent.mkdir(parents=True, exist_ok=True)
         (crate / relative).write_text("must not be sent\n")
     (crate / "README.md").write_text("docs the build may include_str!\n")
+    (crate / "crates/core/src/target").mkdir()
+    (crate / "crates/core/src/target/mod.rs").write_text("// a module folder that happens to be named target\n")
     received = docker.context_files(crate)
     assert not received & set(planted), f"sent to the engine: {sorted(received & set(planted))}"
     for needed in ("Cargo.toml", "Cargo.lock", "README.md", "crates/core/build.rs", "crates/core/data/greeting.txt",
-                   "crates/api/src/main.rs", "crates/worker/src/bin/ws-migrate.rs"):
+                   "crates/api/src/main.rs", "crates/worker/src/bin/ws-migrate.rs", "crates/core/src/target/mod.rs"):
         assert needed in received, f"{needed} is missing from the build context"
 
 

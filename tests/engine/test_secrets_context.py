@@ -87,8 +87,6 @@ def test_image_user_is_numeric_and_not_root(docker, tmp_path, runtime, expected)
         assert lines[2:] == [], f"secrets in the image: {lines[2:]}"
 
 
-@pytest.mark.xfail(strict=True, reason=".dockerignore lists `.git` only at the context root; a nested repository "
-                   "(submodule, vendored crate) is sent until the template also lists `**/.git`")
 def test_a_nested_git_directory_never_reaches_the_engine(docker, tmp_path):
     crate = copy_sample("raft-node", tmp_path)
     scaffold("init", str(crate), "--no-input")

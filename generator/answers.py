@@ -97,6 +97,7 @@ def validate(answers: Answers) -> list[str]:
     for argument in answers.health_command:
         check_health_argument(argument)
     check_data_dir(answers.data_dir)
+    check_rust_log(answers.rust_log)
     warnings = []
     if answers.nodes > 1 and answers.nodes % 2 == 0:
         warnings.append(
@@ -184,3 +185,9 @@ def check_health_argument(argument: str) -> None:
 def check_data_dir(directory: str) -> None:
     if not DATA_DIR.match(directory) or directory == "/":
         raise UsageError(f"--data-dir {directory!r}: expected an absolute directory such as /data")
+
+
+def check_rust_log(value: str) -> None:
+    """Any text reaches the nodes literally, except what no environment variable can hold."""
+    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise UsageError(f"--rust-log {value[:40]!r}: holds a NUL or invalid UTF-8, which no environment variable can carry")

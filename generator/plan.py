@@ -132,6 +132,12 @@ def make_plan(facts: ProjectFacts, answers: Answers) -> BuildPlan:
     system = facts.system_packages(binary, features)
     warnings += system.warnings
     rust_version = _rust_version(facts, binary, answers)
+    pinned = facts.toolchain.version if facts.toolchain else None
+    if pinned and pinned != rust_version:
+        warnings.append(
+            f"{facts.toolchain.file} pins Rust {pinned} but the build image has {rust_version}: rustup in the "
+            "official image will download the pinned toolchain during every cold build"
+        )
     build_packages = (*system.build, *answers.build_packages)
     runtime_packages = (*system.runtime, *answers.runtime_packages)
     healthcheck_kind = answers.healthcheck or ("http" if answers.runtime in ("debian-slim", "alpine") else "none")
@@ -238,7 +244,7 @@ def default_rust_version(facts: ProjectFacts, binary: Binary) -> str:
 
 def _builder_image(runtime: str) -> str:
     if runtime in ("alpine", "scratch"):
-        return "rust:${RUST_VERSION}-alpine3.20"
+        return "rust:${RUST_VERSION}-alpine"  # every Rust release is published on the current Alpine
     return "rust:${RUST_VERSION}-slim-bookworm"
 
 
@@ -246,7 +252,7 @@ def _runtime_image(runtime: str) -> str:
     return {
         "debian-slim": "debian:bookworm-slim",
         "distroless": "gcr.io/distroless/cc-debian12:nonroot",
-        "alpine": "alpine:3.20",
+        "alpine": "alpine:3.22",
         "scratch": "scratch",
     }[runtime]
 

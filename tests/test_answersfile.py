@@ -119,7 +119,7 @@ def test_user_defaults_under_xdg_config_home_are_read(sample, tmp_path, monkeypa
     (tmp_path / "xdg" / "scaffold" / "defaults.toml").write_text('runtime = "alpine"\n')
     result = run_scaffold("init", str(crate), "--no-input")
     assert result.returncode == 0, result.stderr
-    assert "FROM alpine:3.20" in (crate / "Dockerfile").read_text()
+    assert "FROM alpine:3.22" in (crate / "Dockerfile").read_text()
 
 
 # --- --data -------------------------------------------------------------------------------------------

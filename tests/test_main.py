@@ -172,3 +172,42 @@ def test_version():
     result = run_scaffold("--version")
     assert result.returncode == 0
     assert result.stdout.startswith("scaffold ")
+
+
+def test_a_rust_log_no_environment_can_hold_is_refused(sample):
+    crate = sample("raft-node")
+    invalid_utf8 = b"info\xff".decode("utf-8", "surrogateescape")
+    result = run_scaffold("init", str(crate), "--no-input", "--rust-log", invalid_utf8)
+    assert_clean_failure(result, 2, "--rust-log")
+    assert not (crate / "Dockerfile").exists()
+
+
+def test_a_rust_version_other_than_the_toolchain_pin_warns(sample):
+    crate = sample("raft-node")
+    (crate / "rust-toolchain.toml").write_text('[toolchain]\nchannel = "1.95"\n')
+    result = run_scaffold("init", str(crate), "--no-input", "--rust-version", "1.96")
+    assert result.returncode == 0, result.stderr
+    assert "pins Rust 1.95 but the build image has 1.96" in result.stderr
+    assert "ARG RUST_VERSION=1.96" in (crate / "Dockerfile").read_text()
+
+
+def test_check_passes_generated_files_and_reports_a_hand_written_one(sample, tmp_path):
+    crate = sample("raft-node")
+    assert run_scaffold("init", str(crate), "--no-input").returncode == 0
+    clean = run_scaffold("check", str(crate))
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert clean.stdout.strip().endswith("no problems found")
+
+    hand_written = tmp_path / "hand-written"
+    hand_written.mkdir()
+    (hand_written / "Dockerfile").write_text("FROM rust:latest\nCOPY . .\nRUN cargo build --release\nCMD ./target/release/app\n")
+    bad = run_scaffold("check", str(hand_written))
+    assert bad.returncode == 1
+    for rule in ("SC200", "SC101", "SC104", "SC102", "DL3025"):
+        assert f"[{rule}]" in bad.stdout
+    assert "Dockerfile:4:" in bad.stdout
+
+
+def test_check_without_container_files_is_one_line(tmp_path):
+    result = run_scaffold("check", str(tmp_path))
+    assert_clean_failure(result, 1, "no Dockerfile")

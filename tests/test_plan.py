@@ -92,8 +92,8 @@ def test_every_cargo_invocation_gets_the_same_arguments(strategy):
     [
         ("debian-slim", "rust:${RUST_VERSION}-slim-bookworm", "debian:bookworm-slim", "10001:10001", "apt"),
         ("distroless", "rust:${RUST_VERSION}-slim-bookworm", "gcr.io/distroless/cc-debian12:nonroot", "65532:65532", "apt"),
-        ("alpine", "rust:${RUST_VERSION}-alpine3.20", "alpine:3.20", "10001:10001", "apk"),
-        ("scratch", "rust:${RUST_VERSION}-alpine3.20", "scratch", "10001:10001", "apk"),
+        ("alpine", "rust:${RUST_VERSION}-alpine", "alpine:3.22", "10001:10001", "apk"),
+        ("scratch", "rust:${RUST_VERSION}-alpine", "scratch", "10001:10001", "apk"),
     ],
 )
 def test_images_and_user_per_runtime(runtime, builder, image, user, manager):

@@ -128,7 +128,7 @@ def test_runtime_stage_per_runtime():
         runtime_image = {
             "debian-slim": "debian:bookworm-slim",
             "distroless": "gcr.io/distroless/cc-debian12:nonroot",
-            "alpine": "alpine:3.20",
+            "alpine": "alpine:3.22",
             "scratch": "scratch",
         }[case.split()[1]]
         assert froms[-1] == runtime_image, case

@@ -166,7 +166,7 @@ def test_wizard_answers_and_the_same_flags_write_identical_files(sample, tmp_pat
     assert flags.returncode == 0, flags.stderr
     written = files(by_wizard)
     assert written == files(by_flags)  # byte for byte, the answers file included
-    assert b"alpine:3.20" in written["Dockerfile"] and written["docker-compose.yml"].count(b"NODE_ID") == 5
+    assert b"alpine:3.22" in written["Dockerfile"] and written["docker-compose.yml"].count(b"NODE_ID") == 5
     assert b'rust_log = "debug"' in written[".scaffold/answers.toml"]
 
 

@@ -65,15 +65,24 @@ class ProjectFacts:
         return max(versions, key=version_key) if versions else None
 
     def system_packages(self, binary: Binary | None, extra_features: tuple[str, ...] = ()) -> SystemPackages:
-        chosen = [binary] if binary else [b for b in self.binaries if b.builds_by_default] or list(self.binaries)
-        roots: dict[str, frozenset[str]] = {}
-        for b in chosen:
-            wanted = {"default", *b.required_features, *(extra_features if b is binary else ())}
-            roots[b.package] = roots.get(b.package, frozenset()) | frozenset(wanted)
-        if not roots:
+        """What building `binary` needs; with no binary chosen, what every candidate binary needs."""
+        if binary is not None:
+            return self._packages_for(binary.package, {"default", *binary.required_features, *extra_features})
+        candidates = [b for b in self.binaries if b.builds_by_default] or list(self.binaries)
+        if not candidates:
             return SystemPackages((), (), ())
+        shapes = {(b.package, b.required_features) for b in candidates}
+        each = [self._packages_for(package, {"default", *required}) for package, required in sorted(shapes)]
+        build = [p for p in each[0].build if all(p in other.build for other in each)]
+        runtime = [p for p in each[0].runtime if all(p in other.runtime for other in each)]
+        notes = [note for packages in each for note in packages.warnings]
+        if any(set(other.build) != set(build) or set(other.runtime) != set(runtime) for other in each):
+            notes.append("no binary chosen: these are the packages every candidate needs; pass --bin for the exact list")
+        return SystemPackages(tuple(build), tuple(runtime), _unique(notes))
+
+    def _packages_for(self, package: str, wanted: set[str]) -> SystemPackages:
         members = self.workspace.members
-        active = features.resolve(members, roots, all_features=False)
+        active = features.resolve(members, {package: frozenset(wanted)}, all_features=False)
         notes: list[str] = []
         if self.lock is not None:
             everything = features.resolve(members, {p.name: frozenset({"default"}) for p in members}, all_features=True)

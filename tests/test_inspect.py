@@ -60,6 +60,18 @@ def test_ambiguous_binaries_have_no_default():
     assert {b.name for b in facts.binaries} == {"alpha", "beta"}
 
 
+def test_without_a_chosen_binary_packages_are_what_every_candidate_needs():
+    facts = inspect_project(MANIFESTS / "ambiguous-packages")
+    assert facts.default_binary is None
+    unchosen = facts.system_packages(None)
+    assert unchosen.build == ("protobuf-compiler",)  # both need protoc; only alpha needs libpq
+    assert unchosen.runtime == ()
+    assert any("pass --bin" in note for note in unchosen.warnings)
+    alpha = facts.system_packages(facts.binary("alpha"))
+    assert alpha.build == ("pkg-config", "libpq-dev", "protobuf-compiler")
+    assert alpha.runtime == ("libpq5",)
+
+
 def test_sample_workspace_prefers_default_members():
     facts = inspect_project(SAMPLES / "workspace")
     default_members = tomllib.loads((SAMPLES / "workspace" / "Cargo.toml").read_text())["workspace"]["default-members"]

@@ -27,8 +27,8 @@ from .errors import ScaffoldError, UsageError
 from .inspect import ProjectFacts, inspect_project, require_application
 from .plan import make_plan
 from .questions import json_schema
-from .render import RenderedFile
-from .templateset import BUILTIN_IDENTITY, TemplateSet, export_builtin, load_template_set, render_set
+from .render import RenderedFile, render
+from .templateset import BUILTIN_IDENTITY, TemplateSet, export_builtin, load_template_set
 from .update import record_generated
 from .write import compare, write_files, write_if_changed
 
@@ -255,7 +255,7 @@ def _generate(template_set: TemplateSet, facts: ProjectFacts, resolution: Resolu
     """The plan, the rendered files and the answers file that records how they were made."""
     plan = make_plan(facts, resolution.answers)
     _warn((*plan.warnings, *resolution.warnings))
-    files = render_set(template_set, plan, resolution.answers)
+    files = render(plan, template_set, resolution.answers.custom_answers)
     values = answer_values(resolution.answers, template_set.questions)
     text = answers_toml(values, _template_identity(template_set, target), template_set.version)
     return files, RenderedFile(str(answers_path(Path("")).as_posix()), text)

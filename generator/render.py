@@ -5,21 +5,17 @@ from __future__ import annotations
 import functools
 import json
 import shlex
+import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 import jinja2
 
 from .errors import ScaffoldError
 from .plan import BuildPlan
-
-# Output file name -> template file name.
-OUTPUTS = {
-    "Dockerfile": "Dockerfile.j2",
-    ".dockerignore": "dockerignore.j2",
-    "docker-compose.yml": "docker-compose.yml.j2",
-}
-
+from .templateset import TemplateSet, load_template_set
 
 @dataclass(frozen=True)
 class RenderedFile:
@@ -27,26 +23,38 @@ class RenderedFile:
     content: str
 
 
-def template_dir() -> Path:
-    """Templates ship inside the wheel as generator/templates; a source checkout keeps them at the top."""
-    packaged = Path(__file__).parent / "templates"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
-
-
-def render(plan: BuildPlan, templates: Path | None = None) -> list[RenderedFile]:
-    env = _environment(templates or template_dir())
+def render(plan: BuildPlan, template_set: TemplateSet | None = None, custom: Mapping[str, object] | None = None) -> list[RenderedFile]:
+    """Every file of the template set (the built-in one by default), rendered from the plan."""
+    template_set = template_set or load_template_set()
+    env = _environment(template_set.root)
     files = []
-    for name, template_name in OUTPUTS.items():
+    for output in template_set.files:
         try:
-            text = env.get_template(template_name).render(plan=plan)
+            template = env.get_template(output.template)
+            text = template.render(plan=plan, custom=custom if custom is not None else MappingProxyType({}))
         except jinja2.TemplateSyntaxError as exc:
-            raise ScaffoldError(f"{exc.filename}:{exc.lineno}: template error: {exc.message}") from None
-        except jinja2.UndefinedError as exc:
-            raise ScaffoldError(f"{template_name}: template uses an undefined value ({exc.message})") from None
+            raise ScaffoldError(f"{exc.filename}:{exc.lineno}: template syntax error: {exc.message}") from None
         except jinja2.TemplateNotFound as exc:
-            raise ScaffoldError(f"template {exc.name} is missing from {templates or template_dir()}") from None
-        files.append(RenderedFile(name, text))
+            raise ScaffoldError(f"{template_set.root / output.template}: template {exc.name} is missing from {template_set.root}") from None
+        except Exception as exc:  # noqa: BLE001 - a template's own mistake, or a bug of ours
+            location = _template_frame(exc, template_set.root)
+            if location is None:
+                raise
+            what = "uses an undefined value" if isinstance(exc, jinja2.UndefinedError) else "failed"
+            raise ScaffoldError(f"{location}: template {what}: {exc}") from None
+        files.append(RenderedFile(output.path, text))
     return files
+
+
+def _template_frame(exc: BaseException, root: Path) -> str | None:
+    """`file:line` of the innermost template frame: Jinja maps its frames to the template's lines."""
+    root = root.resolve()
+    found = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = Path(frame.filename)
+        if path.is_absolute() and path.resolve().is_relative_to(root) and frame.lineno:
+            found = f"{path}:{frame.lineno}"
+    return found
 
 
 @functools.lru_cache(maxsize=8)

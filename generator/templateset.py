@@ -10,18 +10,12 @@ from __future__ import annotations
 import dataclasses
 import re
 import shutil
-import traceback
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import jinja2
-
-from .answers import Answers
 from .answersfile import read_toml
 from .errors import ScaffoldError
-from .plan import BuildPlan
 from .questions import BUILTIN, BUILTIN_NAMES, TYPES, Condition, Question, SoFar, always, check_answer, coerce
-from .render import RenderedFile, _environment, template_dir
 
 MANIFEST = "template.toml"
 BUILTIN_IDENTITY = "builtin"
@@ -48,6 +42,12 @@ class TemplateSet:
         return BUILTIN + self.extra_questions
 
 
+def template_dir() -> Path:
+    """The built-in set: inside the wheel as generator/templates; a source checkout keeps it at the top."""
+    packaged = Path(__file__).parent / "templates"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
+
+
 def load_template_set(directory: Path | None = None) -> TemplateSet:
     """The built-in set (no directory), or the set in `directory`, with its manifest checked."""
     root = template_dir() if directory is None else directory
@@ -71,27 +71,6 @@ def load_template_set(directory: Path | None = None) -> TemplateSet:
     return TemplateSet(root, identity, name, version, files, questions)
 
 
-def render_set(template_set: TemplateSet, plan: BuildPlan, answers: Answers) -> list[RenderedFile]:
-    env = _environment(template_set.root)
-    files = []
-    for output in template_set.files:
-        try:
-            template = env.get_template(output.template)
-            text = template.render(plan=plan, custom=answers.custom_answers)
-        except jinja2.TemplateSyntaxError as exc:
-            raise ScaffoldError(f"{exc.filename}:{exc.lineno}: template syntax error: {exc.message}") from None
-        except jinja2.TemplateNotFound as exc:
-            raise ScaffoldError(f"{template_set.root / output.template}: template {exc.name} is missing from {template_set.root}") from None
-        except Exception as exc:  # noqa: BLE001 - a template's own mistake, or a bug of ours
-            location = _template_frame(exc, template_set.root)
-            if location is None:
-                raise
-            what = "uses an undefined value" if isinstance(exc, jinja2.UndefinedError) else "failed"
-            raise ScaffoldError(f"{location}: template {what}: {exc}") from None
-        files.append(RenderedFile(output.path, text))
-    return files
-
-
 def export_builtin(destination: Path) -> list[Path]:
     """Copy the built-in set to `destination` (new or empty) to customize it."""
     if destination.exists() and (not destination.is_dir() or any(destination.iterdir())):
@@ -103,17 +82,6 @@ def export_builtin(destination: Path) -> list[Path]:
             shutil.copyfile(source, destination / source.name)
             written.append(destination / source.name)
     return written
-
-
-def _template_frame(exc: BaseException, root: Path) -> str | None:
-    """`file:line` of the innermost template frame: Jinja maps its frames to the template's lines."""
-    root = root.resolve()
-    found = None
-    for frame in traceback.extract_tb(exc.__traceback__):
-        path = Path(frame.filename)
-        if path.is_absolute() and path.resolve().is_relative_to(root) and frame.lineno:
-            found = f"{path}:{frame.lineno}"
-    return found
 
 
 # --- manifest checks ---------------------------------------------------------------------------

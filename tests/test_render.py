@@ -22,7 +22,8 @@ from generator.answers import Answers
 from generator.errors import UsageError
 from generator.inspect import ProjectFacts, inspect_project
 from generator.plan import BuildPlan, make_plan
-from generator.render import render, template_dir
+from generator.render import render
+from generator.templateset import load_template_set, template_dir
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample-crates"
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -41,7 +42,7 @@ def facts(name: str) -> ProjectFacts:
 
 
 def files_of(plan: BuildPlan, templates: Path | None = None) -> dict[str, str]:
-    return {f.name: f.content for f in render(plan, templates)}
+    return {f.name: f.content for f in render(plan, load_template_set(templates) if templates else None)}
 
 
 def rendered(name: str = "raft-node", **answers) -> dict[str, str]:

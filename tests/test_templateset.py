@@ -10,8 +10,7 @@ import pytest
 
 from conftest import run_scaffold
 from generator.errors import ScaffoldError
-from generator.render import OUTPUTS, template_dir
-from generator.templateset import export_builtin, load_template_set
+from generator.templateset import export_builtin, load_template_set, template_dir
 
 MAKEFILE_QUESTIONS = """
 [[files]]
@@ -50,6 +49,10 @@ def custom_set(tmp_path):
     (folder / "Makefile.j2").write_text(MAKEFILE)
     (folder / "cluster.txt.j2").write_text(CLUSTER)
     return folder
+
+
+# The built-in set's outputs and the templates that make them.
+OUTPUTS = {"Dockerfile": "Dockerfile.j2", ".dockerignore": "dockerignore.j2", "docker-compose.yml": "docker-compose.yml.j2"}
 
 
 def test_the_builtin_manifest_lists_the_builtin_outputs():

@@ -1,7 +1,11 @@
 """How fast the tool itself is: `scaffold init --no-input` and `scaffold inspect` wall time.
 
 Each number is the median of repeated runs of a fresh interpreter (what a user waits for),
-measured in this run on this machine. Usage: python benchmarks/tool_speed.py [--runs N]
+measured in this run on this machine. Usage: python benchmarks/tool_speed.py [--runs N] [--compare]
+
+`--compare` also times cookiecutter and copier (``pip install cookiecutter copier``) rendering an
+equivalent three-file template (benchmarks/templates/): the same Dockerfile, .dockerignore and
+compose file for sample-crates/raft-node, with the values given instead of found by inspection.
 """
 
 from __future__ import annotations
@@ -42,10 +46,42 @@ def big_workspace(root: Path, members: int) -> Path:
     return root
 
 
+def _tool(name: str) -> list[str]:
+    found = shutil.which(name) or str(Path(sys.executable).with_name(name))
+    if not Path(found).exists():
+        raise SystemExit(f"{name} is not installed: pip install cookiecutter copier")
+    return [found]
+
+
+def compare_templates(runs: int) -> dict:
+    """`scaffold init --no-input` against cookiecutter and copier rendering the same three files."""
+    templates = REPO / "benchmarks" / "templates"
+    with tempfile.TemporaryDirectory() as tmp:
+        crate = Path(tmp) / "raft-node"
+        shutil.copytree(REPO / "sample-crates" / "raft-node", crate, ignore=shutil.ignore_patterns("target"))
+        results: dict[str, float] = {
+            "python_startup_s": median_seconds([sys.executable, "-c", "pass"], runs),
+            "scaffold_init_s": median_seconds(
+                [sys.executable, "-m", "generator.main", "init", str(crate), "--no-input", "--force"], runs),
+            "cookiecutter_s": median_seconds(
+                [*_tool("cookiecutter"), "--no-input", "--overwrite-if-exists", "-o", str(Path(tmp) / "cc"),
+                 str(templates / "cookiecutter")], runs),
+            "copier_s": median_seconds(
+                [*_tool("copier"), "copy", "--defaults", "--overwrite", "--quiet", str(templates / "copier"),
+                 str(Path(tmp) / "cp")], runs),
+        }
+    results = {k: round(v, 3) for k, v in results.items()}
+    results["runs"] = runs
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--compare", action="store_true", help="also time cookiecutter and copier")
     args = parser.parse_args()
+    if args.compare:
+        print(json.dumps(compare_templates(args.runs), indent=2))
     scaffold = [sys.executable, "-m", "generator.main"]
     with tempfile.TemporaryDirectory() as tmp:
         crate = Path(tmp) / "raft-node"

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from .errors import UsageError
 
 RUNTIMES = ("debian-slim", "distroless", "alpine", "scratch")
-STRATEGIES = ("skeleton", "cache-mount")
+STRATEGIES = ("cache-mount", "skeleton")
 OPTIMIZATIONS = ("strip", "speed", "size", "as-is")
 HEALTHCHECKS = ("http", "exec", "none")
 MAX_NODES = 99  # one published port each; larger clusters are not a compose file's job
@@ -43,7 +43,7 @@ class Answers:
     publish_address: str = "127.0.0.1"
     publish_raft: bool = False
     runtime: str = "debian-slim"
-    strategy: str = "skeleton"
+    strategy: str = "cache-mount"
     rust_version: str | None = None  # None: the toolchain pin, else the newest of MSRV and our baseline
     optimize: str = "strip"
     healthcheck: str | None = None  # None: http where the image can make a request, else none

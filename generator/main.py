@@ -89,7 +89,7 @@ def init_command(
     publish_address: str = typer.Option("127.0.0.1", help="Host address ports are published on (0.0.0.0 for every interface)."),
     publish_raft: bool = typer.Option(False, "--publish-raft/--no-publish-raft", help="Also publish the Raft ports on the host."),
     runtime: str = typer.Option("debian-slim", help="Runtime image: debian-slim, distroless, alpine or scratch."),
-    strategy: str = typer.Option("skeleton", help="Dependency caching: skeleton (a cached dependency layer) or cache-mount."),
+    strategy: str = typer.Option("cache-mount", help="Dependency caching: cache-mount (target/ in a BuildKit cache) or skeleton (a dependency layer CI caches can export)."),
     rust_version: Optional[str] = typer.Option(None, help="Rust release for the build image. [default: toolchain file, else MSRV or 1.95]"),
     optimize: str = typer.Option("strip", help="Release profile tuning: strip, speed, size or as-is."),
     healthcheck: Optional[str] = typer.Option(None, help="http, exec or none. [default: http where the image can make a request]"),

@@ -174,7 +174,7 @@ BUILTIN = (
     Question("bin", "str", "Binary to build and run.", flag="--bin"),
     Question("features", "list", "Cargo features to enable (comma-separated).", _D.features, check=_each(rules.check_feature), flag="--features"),
     Question("runtime", "choice", "Runtime image.", _D.runtime, choices=rules.RUNTIMES, flag="--runtime"),
-    Question("strategy", "choice", "Dependency caching: a cached skeleton layer or a cache mount.", _D.strategy, choices=rules.STRATEGIES, flag="--strategy"),
+    Question("strategy", "choice", "Dependency caching: a target cache mount, or a skeleton dependency layer (for CI caches).", _D.strategy, choices=rules.STRATEGIES, flag="--strategy"),
     Question("nodes", "int", "Cluster size in docker-compose.yml.", _D.nodes, minimum=1, maximum=rules.MAX_NODES,
              check=lambda v, _: rules.check_nodes(v), flag="--nodes"),
     Question("http_port", "int", "HTTP port the application listens on.", _D.http_port, minimum=1, maximum=65535,

@@ -121,7 +121,7 @@ WIZARD_KEYS = {
     "Extra system packages for the build": ENTER,
     "Extra system packages for the runtime": ENTER,
 }
-EQUIVALENT_FLAGS = ("--nodes", "5", "--runtime", "alpine", "--strategy", "cache-mount", "--publish-raft", "--rust-log", "debug")
+EQUIVALENT_FLAGS = ("--nodes", "5", "--runtime", "alpine", "--strategy", "skeleton", "--publish-raft", "--rust-log", "debug")
 
 
 def spawn_init(*args: str) -> pexpect.spawn:

@@ -16,11 +16,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::rpc::{self, Message};
 use crate::storage::{PersistentState, Storage};
 
-pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
-pub const ELECTION_TIMEOUT_MIN_MS: u64 = 300;
-pub const ELECTION_TIMEOUT_MAX_MS: u64 = 600;
+/// Generous timings: containers on a busy shared machine can stall for hundreds of milliseconds,
+/// and a tighter election timeout then turns every stall into a new election.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(150);
+pub const ELECTION_TIMEOUT_MIN_MS: u64 = 1000;
+pub const ELECTION_TIMEOUT_MAX_MS: u64 = 2000;
 /// Bound on name resolution, connect and read for each RPC.
-pub const RPC_TIMEOUT: Duration = Duration::from_millis(200);
+pub const RPC_TIMEOUT: Duration = Duration::from_millis(500);
 /// A peer counts as "seen" if we heard from it within this window.
 pub const SEEN_WINDOW: Duration = Duration::from_secs(2);
 const TICK: Duration = Duration::from_millis(10);

@@ -58,6 +58,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from tests.images import baseimages  # noqa: E402
+from report import OURS  # noqa: E402  the default: what `scaffold init --no-input` generates
 
 DOCKER = baseimages.docker_cli()
 ENV = dict(os.environ, DOCKER_BUILDKIT="1", BUILDKIT_PROGRESS="plain")
@@ -248,7 +249,6 @@ SCAFFOLD = {
 ALL_VARIANTS = [*BASELINES, *SCAFFOLD]
 QUICK_VARIANTS = ["tutorial-single", "docker-init", "cargo-chef", "scaffold-skeleton-debian-slim",
                   "scaffold-cache-mount-debian-slim"]
-OURS = "scaffold-skeleton-debian-slim"  # the default: `scaffold init --no-input`
 RUNTIME_OF = {v: ("distroless" if v.endswith("distroless") else "debian-slim") for v in ALL_VARIANTS}
 
 

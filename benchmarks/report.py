@@ -11,17 +11,21 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 METHOD = HERE / "method.md"  # hand-written: method, caveats and analysis, included verbatim
-OURS = "scaffold-skeleton-debian-slim"
+sys.path.insert(0, str(HERE.parent))
+from generator.answers import Answers  # noqa: E402  (the default is whatever `scaffold init --no-input` does)
+
+OURS = f"scaffold-{Answers.strategy}-{Answers.runtime}"
 
 LABELS = {
     "tutorial-single": "tutorial, single stage",
     "tutorial-dummy": "tutorial, dummy main.rs",
     "docker-init": "docker init style",
     "cargo-chef": "cargo-chef style",
-    "scaffold-skeleton-debian-slim": "scaffold skeleton / debian-slim (default)",
-    "scaffold-skeleton-distroless": "scaffold skeleton / distroless",
-    "scaffold-cache-mount-debian-slim": "scaffold cache-mount / debian-slim",
-    "scaffold-cache-mount-distroless": "scaffold cache-mount / distroless",
+    **{
+        f"scaffold-{strategy}-{runtime}": f"scaffold {strategy} / {runtime}" + (" (default)" if f"scaffold-{strategy}-{runtime}" == OURS else "")
+        for strategy in ("cache-mount", "skeleton")
+        for runtime in ("debian-slim", "distroless")
+    },
 }
 
 

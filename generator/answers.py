@@ -50,6 +50,7 @@ class Answers:
     health_path: str = "/health"
     health_command: tuple[str, ...] = ("healthcheck",)
     data_dir: str = "/data"
+    read_only: bool = True  # read-only root filesystem; the app writes to its data volume and /tmp
     rust_log: str = "info"
     build_packages: tuple[str, ...] = ()
     runtime_packages: tuple[str, ...] = ()

@@ -96,6 +96,7 @@ def init_command(
     health_path: str = typer.Option("/health", help="Path the http healthcheck requests."),
     health_command: str = typer.Option("healthcheck", help="Arguments the exec healthcheck passes to the binary."),
     data_dir: str = typer.Option("/data", help="Directory each node keeps its data in (a volume per node)."),
+    read_only: bool = typer.Option(True, "--read-only/--writable-root", help="Read-only root filesystem for the nodes (they write to their data volume and /tmp)."),
     rust_log: str = typer.Option("info", help="RUST_LOG for the nodes."),
     build_package: List[str] = typer.Option([], "--build-package", help="Extra Debian/Alpine package for the build stage."),
     runtime_package: List[str] = typer.Option([], "--runtime-package", help="Extra package for the runtime image."),
@@ -228,7 +229,7 @@ _FLAG_QUESTIONS = {
     "raft_port": "raft_port", "host_port": "host_port", "publish_address": "publish_address",
     "publish_raft": "publish_raft", "runtime": "runtime", "strategy": "strategy", "rust_version": "rust_version",
     "optimize": "optimize", "healthcheck": "healthcheck", "health_path": "health_path",
-    "health_command": "health_command", "data_dir": "data_dir", "rust_log": "rust_log",
+    "health_command": "health_command", "data_dir": "data_dir", "read_only": "read_only", "rust_log": "rust_log",
     "build_package": "build_packages", "runtime_package": "runtime_packages",
 }  # fmt: skip
 

@@ -109,6 +109,7 @@ class ComposePlan:
     data_dir: str
     healthcheck: HealthCheck | None
     network: str
+    read_only: bool
 
 
 @dataclass(frozen=True)
@@ -389,5 +390,6 @@ def _compose(answers: Answers, name: str, healthcheck: HealthCheck | None) -> Co
         data_dir=answers.data_dir,
         healthcheck=healthcheck,
         network="cluster",
+        read_only=answers.read_only,
     )
 

@@ -201,6 +201,8 @@ BUILTIN = (
     Question("data_dir", "str", "Directory each node keeps its data in (a volume per node).", _D.data_dir, pattern=rules.DATA_DIR.pattern,
              check=lambda v, _: rules.check_data_dir(v),
              flag="--data-dir"),
+    Question("read_only", "bool", "Read-only root filesystem (the app writes only to its data volume and /tmp)?", _D.read_only,
+             flag="--read-only"),
     Question("rust_log", "str", "RUST_LOG for the nodes.", _D.rust_log, check=lambda v, _: rules.check_rust_log(v), flag="--rust-log"),
     Question("build_packages", "list", "Extra system packages for the build stage (comma-separated).", _D.build_packages,
              check=_each(lambda p: rules.check_package_name("--build-package", p)), flag="--build-package"),

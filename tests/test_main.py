@@ -211,3 +211,14 @@ def test_check_passes_generated_files_and_reports_a_hand_written_one(sample, tmp
 def test_check_without_container_files_is_one_line(tmp_path):
     result = run_scaffold("check", str(tmp_path))
     assert_clean_failure(result, 1, "no Dockerfile")
+
+
+def test_writable_root_is_an_answer_and_check_reports_it(sample):
+    crate = sample("raft-node")
+    result = run_scaffold("init", str(crate), "--no-input", "--writable-root")
+    assert result.returncode == 0, result.stderr
+    compose = (crate / "docker-compose.yml").read_text()
+    assert "read_only" not in compose and "tmpfs" not in compose
+    assert "read_only = false" in (crate / ".scaffold/answers.toml").read_text()
+    checked = run_scaffold("check", str(crate))
+    assert checked.returncode == 1 and "[SC304]" in checked.stdout

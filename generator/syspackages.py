@@ -71,22 +71,11 @@ def is_vendoring_feature(feature: str) -> bool:
 
 def needs_from_lock(lock: Lock, active: Resolution, everything: Resolution) -> list[Need]:
     """The table's crates reachable from the build's real dependencies in the lock graph."""
-    uncertain_hubs = {
-        crate for crate, request in everything.requests.items() if active.requests.get(crate) != request
-    }
-    # Crates our build asks for with the same features as the lock, short of vendoring: their other
-    # edges in the lock apply to our build, the edges to library sources may not.
-    vendoring_only = {
-        crate for crate in uncertain_hubs if _differs_only_in_vendoring(active.requests.get(crate), everything.requests[crate])
-    }
-    starts = [
-        (key, lock.packages[key].name)
-        for member in active.packages
-        for locked in lock.named(member)
-        if locked.local
-        for key in locked.dependencies
-        if not lock.packages[key].local and lock.packages[key].name in active.direct.get(member, {})
-    ]
+    starts = _starts(lock, active)
+    # Crates asked for with other features than the lock was resolved with: their edges may not apply.
+    uncertain = {crate for crate, request in everything.requests.items() if active.requests.get(crate) != request}
+    # ... unless the difference is only vendoring: then only their edges to library sources may not.
+    vendoring_only = {c for c in uncertain if _differs_only_in_vendoring(active.requests.get(c), everything.requests[c])}
 
     def reach(stop_at: set[str]) -> dict[str, str]:
         reached: dict[str, str] = {}
@@ -95,18 +84,34 @@ def needs_from_lock(lock: Lock, active: Resolution, everything: Resolution) -> l
                 _walk(lock, key, via, reached, stop_at)
         return reached
 
-    def sure(stop_at: set[str]) -> dict[str, str]:
-        strict = reach(stop_at)
+    def surely(stop_at: set[str]) -> dict[str, str]:
         relaxed = reach((stop_at - vendoring_only) | VENDORED_SOURCES) if vendoring_only else {}
-        return {**relaxed, **strict}
+        return {**relaxed, **reach(stop_at)}
 
-    any_reach, sure_reach = reach(set()), sure(uncertain_hubs)
-    needs = _needs(sure_reach, any_reach)
+    anywhere, certain = reach(set()), surely(uncertain)
+    needs = []
+    for crate, requirement in TABLE.items():
+        if crate not in anywhere or any(source in certain for source in requirement.unless):
+            continue
+        sure = crate in certain
+        if requirement.not_through:  # needed only on paths that avoid these crates
+            avoided = set(requirement.not_through)
+            if crate not in reach(avoided):
+                continue
+            sure = crate in surely(uncertain | avoided)
+        needs.append(Need(crate, requirement, sure, certain.get(crate, anywhere[crate])))
+    return needs
+
+
+def _starts(lock: Lock, active: Resolution) -> list[tuple[str, str]]:
+    """(lock key, crate name) of every registry dependency the build's path packages really use."""
     return [
-        need if not need.requirement.not_through or not need.sure
-        else Need(need.crate, need.requirement, need.crate in sure(uncertain_hubs | set(need.requirement.not_through)), need.via)
-        for need in needs
-        if need.crate in reach(set(need.requirement.not_through))
+        (key, lock.packages[key].name)
+        for member in active.packages
+        for locked in lock.named(member)
+        if locked.local
+        for key in locked.dependencies
+        if not lock.packages[key].local and lock.packages[key].name in active.direct.get(member, {})
     ]
 
 
@@ -119,8 +124,12 @@ def _differs_only_in_vendoring(ours: Request | None, locks: Request) -> bool:
 
 def needs_from_manifests(active: Resolution) -> list[Need]:
     """Without a lock only the direct registry dependencies are known."""
-    names = {crate: crate for crate in active.requests}
-    return _needs(names, names)
+    direct = set(active.requests)
+    return [
+        Need(crate, requirement, True, crate)
+        for crate, requirement in TABLE.items()
+        if crate in direct and not direct & set(requirement.unless)
+    ]
 
 
 def _walk(lock: Lock, start: str, via: str, reached: dict[str, str], stop_at: set[str]) -> None:
@@ -132,14 +141,3 @@ def _walk(lock: Lock, start: str, via: str, reached: dict[str, str], stop_at: se
             if dep not in seen and lock.packages[dep].name not in stop_at:
                 seen.add(dep)
                 stack.append(dep)
-
-
-def _needs(sure_reach: dict[str, str], any_reach: dict[str, str]) -> list[Need]:
-    needs = []
-    for crate, requirement in TABLE.items():
-        if crate not in any_reach:
-            continue
-        if any(s in sure_reach for s in requirement.unless):
-            continue
-        needs.append(Need(crate, requirement, crate in sure_reach, sure_reach.get(crate, any_reach[crate])))
-    return needs

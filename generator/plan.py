@@ -8,7 +8,7 @@ import shlex
 from dataclasses import dataclass
 
 from . import __version__
-from .answers import Answers, validate
+from .answers import Answers, default_healthcheck, validate
 from .errors import ScaffoldError, UsageError
 from .inspect import Binary, ProjectFacts, require_application, version_key
 
@@ -141,14 +141,13 @@ def make_plan(facts: ProjectFacts, answers: Answers) -> BuildPlan:
         )
     build_packages = (*system.build, *answers.build_packages)
     runtime_packages = (*system.runtime, *answers.runtime_packages)
-    healthcheck_kind = answers.healthcheck or ("http" if answers.runtime in ("debian-slim", "alpine") else "none")
+    healthcheck_kind = answers.healthcheck or default_healthcheck(answers.runtime)
     if healthcheck_kind == "none" and answers.healthcheck is None:
         warnings.append(
             f"no HEALTHCHECK: the {answers.runtime} image has no shell or HTTP client; "
             "use --healthcheck exec if the binary has a health subcommand"
         )
-    binary_path = f"/usr/local/bin/{binary.name}"
-    healthcheck = _healthcheck(healthcheck_kind, answers, binary_path)
+    healthcheck = _healthcheck(healthcheck_kind, answers, f"/usr/local/bin/{binary.name}")
     name = _dns_name(binary.name)
     dockerfile = DockerfilePlan(
         strategy=answers.strategy,

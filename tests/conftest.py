@@ -31,6 +31,20 @@ def sample(tmp_path):
     return lambda name: copy_sample(name, tmp_path)
 
 
+DEMO_MANIFEST = '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n'
+_DEMO_LOCK = 'version = 3\n\n[[package]]\nname = "demo"\nversion = "0.1.0"\n'
+
+
+def make_crate(root: Path, manifest: str = DEMO_MANIFEST) -> Path:
+    """A one-binary crate with a lock (so no "no Cargo.lock" warning), from a manifest text."""
+    (root / "src").mkdir(parents=True)
+    (root / "Cargo.toml").write_text(manifest)
+    (root / "src" / "main.rs").write_text("fn main() {}\n")
+    name = manifest.split('name = "', 1)[1].split('"', 1)[0] if 'name = "' in manifest else "demo"
+    (root / "Cargo.lock").write_text(_DEMO_LOCK.replace('"demo"', f'"{name}"'))
+    return root
+
+
 def run_scaffold(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "generator.main", *args],

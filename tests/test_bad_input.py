@@ -17,22 +17,12 @@ from typing import Callable
 
 import pytest
 
-from conftest import run_scaffold
+from conftest import DEMO_MANIFEST, make_crate, run_scaffold
 from validators import buildkit_parse, compose_config, compose_literal, compose_yaml, key_values
 
 from generator.tomlfile import MAX_TOML_BYTES
 
-MANIFEST = '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n'
-LOCK = 'version = 3\n\n[[package]]\nname = "demo"\nversion = "0.1.0"\n'
-
-
-def make_crate(root: Path, manifest: str = MANIFEST) -> Path:
-    (root / "src").mkdir(parents=True)
-    (root / "Cargo.toml").write_text(manifest)
-    (root / "src" / "main.rs").write_text("fn main() {}\n")
-    name = manifest.split('name = "', 1)[1].split('"', 1)[0] if 'name = "' in manifest else "demo"
-    (root / "Cargo.lock").write_text(LOCK.replace('"demo"', f'"{name}"'))  # no "no Cargo.lock" warning
-    return root
+MANIFEST = DEMO_MANIFEST
 
 
 def snapshot(directory: Path) -> dict[str, tuple[str, bytes]]:

@@ -8,21 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_scaffold
+from conftest import make_crate, run_scaffold
 
 from generator import check
 from generator.check import Finding, check_files, exit_status, format_findings
 from generator.errors import ScaffoldError
 
-MANIFEST = '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n'
 
-
-def make_crate(root: Path) -> Path:
-    (root / "src").mkdir(parents=True)
-    (root / "Cargo.toml").write_text(MANIFEST)
-    (root / "Cargo.lock").write_text('version = 3\n\n[[package]]\nname = "demo"\nversion = "0.1.0"\n')
-    (root / "src" / "main.rs").write_text("fn main() {}\n")
-    return root
 
 
 def errors(findings: list[Finding]) -> list[Finding]:

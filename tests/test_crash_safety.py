@@ -22,22 +22,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_scaffold
+from conftest import REPO, make_crate, run_scaffold
 
 from generator.write import remove_stale_temporaries, temporary_files
 
 OUTPUTS = ["Dockerfile", ".dockerignore", "docker-compose.yml"]
 TEMPORARY = re.compile(r"^\.(Dockerfile|\.dockerignore|docker-compose\.yml)\.[a-z0-9_]{8}\.tmp$")
-MANIFEST = '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n'
 ITERATIONS = int(os.environ.get("SCAFFOLD_KILL_ITERATIONS", "40"))
 
-
-def make_crate(root: Path) -> Path:
-    (root / "src").mkdir(parents=True)
-    (root / "Cargo.toml").write_text(MANIFEST)
-    (root / "Cargo.lock").write_text('version = 3\n\n[[package]]\nname = "demo"\nversion = "0.1.0"\n')
-    (root / "src" / "main.rs").write_text("fn main() {}\n")
-    return root
 
 
 def files_of(directory: Path) -> dict[str, bytes]:

@@ -95,12 +95,12 @@ def test_resolve_asks_only_what_applies_and_was_not_given():
     assert "raft_port" not in asked and "publish_raft" not in asked  # one node: no peers
     assert "health_path" not in asked and "health_command" not in asked  # distroless: healthcheck none
     assert resolution.answers.healthcheck == "none"
-    assert {"features", "strategy", "http_port", "rust_version", "optimize", "healthcheck", "data_dir"} <= set(asked)
+    assert {"features", "strategy", "http_port", "rust_version", "optimize", "healthcheck", "data_dir", "read_only"} <= set(asked)
 
 
 # --- the real wizard in a pseudo-terminal ------------------------------------------------------------
 
-# Prompt text -> keys. Answers nodes 5, alpine, cache-mount, published Raft ports; Enter elsewhere.
+# Prompt text -> keys. Answers nodes 5, alpine, skeleton, published Raft ports; Enter elsewhere.
 WIZARD_KEYS = {
     "Cargo features": ENTER,
     "Runtime image": DOWN + DOWN + ENTER,
@@ -117,6 +117,7 @@ WIZARD_KEYS = {
     "Path the http healthcheck": ENTER,
     "Arguments the exec healthcheck": ENTER,
     "Directory each node": ENTER,
+    "Read-only root filesystem": ENTER,
     "RUST_LOG": CLEAR + "debug" + ENTER,
     "Extra system packages for the build": ENTER,
     "Extra system packages for the runtime": ENTER,

@@ -201,10 +201,9 @@ def test_performance_of_a_100_member_workspace(tmp_path):
 # ---- corpus of real projects (outside the repository) --------------------------
 
 def _corpus_dir() -> Path | None:
-    for candidate in (os.environ.get("SCAFFOLD_CORPUS"), "/work/shared/corpus"):
-        if candidate and (Path(candidate) / "expected.json").is_file():
-            return Path(candidate)
-    return None
+    """SCAFFOLD_CORPUS: a folder of real projects' manifests (empty sources) with an expected.json."""
+    candidate = os.environ.get("SCAFFOLD_CORPUS")
+    return Path(candidate) if candidate and (Path(candidate) / "expected.json").is_file() else None
 
 
 CORPUS = _corpus_dir()
@@ -258,14 +257,14 @@ def corpus_differences(entry: dict) -> list[str]:
     return found
 
 
-@pytest.mark.skipif(CORPUS is None, reason="no corpus: set SCAFFOLD_CORPUS to a folder with expected.json (or provide /work/shared/corpus)")
+@pytest.mark.skipif(CORPUS is None, reason="no corpus: set SCAFFOLD_CORPUS to a folder of real projects' manifests with expected.json")
 @pytest.mark.parametrize("entry", CORPUS_ENTRIES or [None], ids=lambda e: e["dir"] if e else "none")
 def test_corpus_entry(entry):
     differences = corpus_differences(entry)
     assert not differences, f"{entry['slug']} ({entry['label']}): " + "; ".join(differences)
 
 
-@pytest.mark.skipif(CORPUS is None, reason="no corpus: set SCAFFOLD_CORPUS to a folder with expected.json (or provide /work/shared/corpus)")
+@pytest.mark.skipif(CORPUS is None, reason="no corpus: set SCAFFOLD_CORPUS to a folder of real projects' manifests with expected.json")
 def test_corpus_sccache_does_not_get_system_openssl():
     facts = inspect_project(CORPUS / "mozilla__sccache")
     packages = facts.system_packages(facts.default_binary)

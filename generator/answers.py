@@ -67,9 +67,20 @@ class Answers:
         return MappingProxyType(dict(self.custom))
 
 
+# Runtime images that hold something to make an HTTP request with (bash's /dev/tcp, busybox wget).
+HTTP_CLIENT_RUNTIMES = ("debian-slim", "alpine")
+
+
 def default_healthcheck(runtime: str) -> str:
     """http where the runtime image can make a request, else none."""
-    return "http" if runtime in ("debian-slim", "alpine") else "none"
+    return "http" if runtime in HTTP_CLIENT_RUNTIMES else "none"
+
+
+def no_healthcheck_warning(runtime: str) -> str:
+    return (
+        f"no HEALTHCHECK: the {runtime} image has no shell or HTTP client; "
+        "use --healthcheck exec if the binary has a health subcommand"
+    )
 
 
 def validate(answers: Answers) -> list[str]:
@@ -79,6 +90,7 @@ def validate(answers: Answers) -> list[str]:
     check_choice("--optimize", answers.optimize, OPTIMIZATIONS)
     if answers.healthcheck is not None:
         check_choice("--healthcheck", answers.healthcheck, HEALTHCHECKS)
+        check_healthcheck(answers.healthcheck, answers.runtime)
     check_nodes(answers.nodes)
     for flag, port in (("--http-port", answers.http_port), ("--raft-port", answers.raft_port), ("--host-port", answers.first_host_port)):
         check_port(flag, port)
@@ -192,3 +204,11 @@ def check_rust_log(value: str) -> None:
     """Any text reaches the nodes literally, except what no environment variable can hold."""
     if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
         raise UsageError(f"--rust-log {value[:40]!r}: holds a NUL or invalid UTF-8, which no environment variable can carry")
+
+
+def check_healthcheck(kind: str, runtime: str | None) -> None:
+    if kind == "http" and runtime is not None and runtime not in HTTP_CLIENT_RUNTIMES:
+        raise UsageError(
+            f"--healthcheck http: the {runtime} image has no shell or HTTP client to make the request; "
+            "use --healthcheck exec with a health subcommand of your binary, or --healthcheck none"
+        )

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from . import __version__
-from .answers import Answers, CustomValue
+from .answers import Answers, CustomValue, no_healthcheck_warning
 from .errors import ScaffoldError, UsageError
 from .inspect import Binary, ProjectFacts
 from .plan import choose_binary, default_rust_version
@@ -169,10 +169,7 @@ def resolve(
         sources[question.name] = source
     warnings = []
     if sources.get("healthcheck") == "default" and so_far.get("healthcheck") == "none":
-        warnings.append(
-            f"no HEALTHCHECK: the {so_far['runtime']} image has no shell or HTTP client; "
-            "use --healthcheck exec if the binary has a health subcommand"
-        )
+        warnings.append(no_healthcheck_warning(str(so_far["runtime"])))
     builtin = {name: value for name, value in so_far.items() if name in BUILTIN_NAMES}
     custom = tuple(sorted((name, value) for name, value in so_far.items() if name not in BUILTIN_NAMES and value is not None))
     return Resolution(Answers(**builtin, custom=custom), MappingProxyType(sources), tuple(warnings))

@@ -8,7 +8,7 @@ import shlex
 from dataclasses import dataclass
 
 from . import __version__
-from .answers import Answers, default_healthcheck, validate
+from .answers import Answers, default_healthcheck, no_healthcheck_warning, validate
 from .errors import ScaffoldError, UsageError
 from .inspect import Binary, ProjectFacts, require_application, version_key
 
@@ -143,10 +143,7 @@ def make_plan(facts: ProjectFacts, answers: Answers) -> BuildPlan:
     runtime_packages = (*system.runtime, *answers.runtime_packages)
     healthcheck_kind = answers.healthcheck or default_healthcheck(answers.runtime)
     if healthcheck_kind == "none" and answers.healthcheck is None:
-        warnings.append(
-            f"no HEALTHCHECK: the {answers.runtime} image has no shell or HTTP client; "
-            "use --healthcheck exec if the binary has a health subcommand"
-        )
+        warnings.append(no_healthcheck_warning(answers.runtime))
     healthcheck = _healthcheck(healthcheck_kind, answers, f"/usr/local/bin/{binary.name}")
     name = _dns_name(binary.name)
     dockerfile = DockerfilePlan(
@@ -283,19 +280,15 @@ def _healthcheck(kind: str, answers: Answers, binary_path: str) -> HealthCheck |
     port, path = answers.http_port, answers.health_path
     if answers.runtime == "alpine":
         return HealthCheck(("wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{port}{path}"))
-    if answers.runtime == "debian-slim":
-        # bash's /dev/tcp needs no extra package: Debian images carry bash, not curl or wget.
-        # The path is an argument, not part of the format: it may hold `%` and `'`.
-        probe = (
-            f"exec 3<>/dev/tcp/127.0.0.1/{port} && "
-            f"printf 'GET %s HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' {shlex.quote(path)} >&3 && "
-            "head -n 1 <&3 | grep -q ' 2[0-9][0-9] '"
-        )
-        return HealthCheck(("bash", "-c", probe))
-    raise UsageError(
-        f"--healthcheck http: the {answers.runtime} image has no shell or HTTP client to make the request; "
-        "use --healthcheck exec with a health subcommand of your binary, or --healthcheck none"
+    # debian-slim (validate() refuses http where the image cannot make a request). bash's /dev/tcp
+    # needs no extra package: Debian images carry bash, not curl or wget. The path is an argument,
+    # not part of the format: it may hold `%` and `'`.
+    probe = (
+        f"exec 3<>/dev/tcp/127.0.0.1/{port} && "
+        f"printf 'GET %s HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' {shlex.quote(path)} >&3 && "
+        "head -n 1 <&3 | grep -q ' 2[0-9][0-9] '"
     )
+    return HealthCheck(("bash", "-c", probe))
 
 
 def _cargo_args(facts: ProjectFacts, binary: Binary, features: tuple[str, ...]) -> str:

@@ -49,8 +49,9 @@ class Question:
 
     def choices_for(self, so_far: SoFar) -> tuple[str, ...]:
         """The choices that can work with the earlier answers (a distroless image cannot make HTTP requests)."""
-        if self.name == "healthcheck" and so_far.get("runtime") in ("distroless", "scratch"):
-            return tuple(c for c in self.choices if c != "http")
+        if self.name == "healthcheck":
+            runtime = so_far.get("runtime")
+            return tuple(c for c in self.choices if c != "http" or runtime is None or runtime in rules.HTTP_CLIENT_RUNTIMES)
         return self.choices
 
 
@@ -156,11 +157,7 @@ def _check_publish_raft(publish, so_far):
 
 
 def _check_healthcheck(kind, so_far):
-    if kind == "http" and so_far.get("runtime") in ("distroless", "scratch"):
-        raise UsageError(
-            f"--healthcheck http: the {so_far['runtime']} image has no shell or HTTP client to make the request; "
-            "use exec or none"
-        )
+    rules.check_healthcheck(kind, so_far.get("runtime"))
 
 
 def _clustered(so_far: SoFar) -> bool:

@@ -26,7 +26,7 @@ from .answersfile import (
 from .errors import ScaffoldError, UsageError
 from .inspect import ProjectFacts, inspect_project, require_application
 from .plan import make_plan
-from .questions import json_schema
+from .questions import BUILTIN, json_schema
 from .render import RenderedFile, render
 from .templateset import BUILTIN_IDENTITY, TemplateSet, export_builtin, load_template_set
 from .update import record_generated
@@ -223,21 +223,11 @@ def templates_export_command(directory: Path = typer.Argument(..., help="A new o
             typer.echo(f"      new  {written}")
 
 
-# Command-line options that answer a question, and the question they answer.
-_FLAG_QUESTIONS = {
-    "package": "package", "bin": "bin", "features": "features", "nodes": "nodes", "http_port": "http_port",
-    "raft_port": "raft_port", "host_port": "host_port", "publish_address": "publish_address",
-    "publish_raft": "publish_raft", "runtime": "runtime", "strategy": "strategy", "rust_version": "rust_version",
-    "optimize": "optimize", "healthcheck": "healthcheck", "health_path": "health_path",
-    "health_command": "health_command", "data_dir": "data_dir", "read_only": "read_only", "rust_log": "rust_log",
-    "build_package": "build_packages", "runtime_package": "runtime_packages",
-}  # fmt: skip
-
-
 def _flags_layer(ctx: typer.Context) -> Layer:
     """The answers given as flags on this command line (not typer's defaults: those come last)."""
     values = {}
-    for parameter, question in _FLAG_QUESTIONS.items():
+    for question in (q for q in BUILTIN if q.flag):
+        parameter = question.flag.removeprefix("--").replace("-", "_")  # typer's name for the option
         # By name: typer ships its own copy of click, so click's enum may not be the one it uses.
         if getattr(ctx.get_parameter_source(parameter), "name", None) not in ("COMMANDLINE", "ENVIRONMENT"):
             continue
@@ -248,7 +238,7 @@ def _flags_layer(ctx: typer.Context) -> Layer:
             value = tuple(value.split())
         elif isinstance(value, list):
             value = tuple(value)
-        values[question] = value
+        values[question.name] = value
     return Layer("flags", values)
 
 

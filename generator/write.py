@@ -29,7 +29,7 @@ def compare(files: list[RenderedFile], output_dir: Path) -> list[FileOutcome]:
     outcomes = []
     for file in files:
         path = output_dir / file.name
-        old = _read_existing(path)
+        old = read_existing(path)
         if old is None:
             status = "new"
         elif old == file.content:
@@ -59,7 +59,8 @@ def write_files(files: list[RenderedFile], output_dir: Path, *, force: bool) -> 
     return [FileOutcome(o.name, "changed" if o.status == "conflict" else o.status, o.diff) for o in outcomes]
 
 
-def _read_existing(path: Path) -> str | None:
+def read_existing(path: Path) -> str | None:
+    """The file's text, None when there is none, or a ScaffoldError for what cannot be read or replaced."""
     if path.is_symlink() or (path.exists() and not path.is_file()):
         raise ScaffoldError(f"{path}: exists and is not a regular file; move it away first")
     if not path.exists():
@@ -81,7 +82,7 @@ def _check_writable(output_dir: Path) -> None:
 
 def write_if_changed(path: Path, content: str) -> str:
     """Write one file unless it already holds `content`: "new", "identical" or "changed"."""
-    old = _read_existing(path)
+    old = read_existing(path)
     if old == content:
         remove_stale_temporaries(path.parent, [path.name])
         return "identical"
@@ -98,11 +99,6 @@ def unified_diff(name: str, old: str | None, new: str) -> str:
             tofile=f"b/{name}",
         )
     )
-
-
-def read_existing(path: Path) -> str | None:
-    """The file's text, None when there is none, or a ScaffoldError for what cannot be read or replaced."""
-    return _read_existing(path)
 
 
 # mkstemp's names: prefix, 8 characters from [a-z0-9_], suffix. Only files named like this are ours to remove.

@@ -46,7 +46,7 @@ def resolve(packages: tuple[Package, ...], roots: dict[str, frozenset[str]], *, 
             continue
         known |= wanted
         result.packages.add(name)
-        active, asked = _active_dependencies(package, known)
+        _, active, asked = _activate(package, known)
         for dep in active:
             features = frozenset(dep.features) | asked.get(dep.key, frozenset())
             path_package = by_dir.get(dep.path) if dep.path else None
@@ -76,7 +76,13 @@ def _implicit_features(package: Package) -> set[str]:
     return {d.key for d in package.dependencies if d.optional} - named_with_dep - set(package.features)
 
 
-def _active_dependencies(package: Package, wanted: set[str]) -> tuple[list[Dependency], dict[str, frozenset[str]]]:
+def enabled_features(package: Package, wanted: set[str]) -> set[str]:
+    """The package's features switched on by `wanted` (implicit features of optional dependencies included)."""
+    return _activate(package, wanted)[0]
+
+
+def _activate(package: Package, wanted: set[str]) -> tuple[set[str], list[Dependency], dict[str, frozenset[str]]]:
+    """Cargo's feature rules for one package: features on, dependencies enabled, features asked of them."""
     deps = [d for d in package.dependencies if d.kind != "dev" and d.on_linux]
     by_key = {d.key: d for d in deps}
     implicit = _implicit_features(package)
@@ -113,5 +119,5 @@ def _active_dependencies(package: Package, wanted: set[str]) -> tuple[list[Depen
         if dep_key in active_keys:
             asked.setdefault(dep_key, set()).add(dep_feature)
     active = [d for d in deps if d.key in active_keys]
-    return active, {k: frozenset(v) for k, v in asked.items()}
+    return on, active, {k: frozenset(v) for k, v in asked.items()}
 

@@ -141,7 +141,7 @@ def version_key(version: str) -> tuple[int, ...]:
 
 
 def _binary(root: Path, package: Package, target) -> Binary:
-    enabled = _default_features(package)
+    enabled = features.enabled_features(package, {"default"})
     return Binary(
         package=package.name,
         name=target.name,
@@ -149,17 +149,6 @@ def _binary(root: Path, package: Package, target) -> Binary:
         required_features=target.required_features,
         builds_by_default=set(target.required_features) <= enabled,
     )
-
-
-def _default_features(package: Package) -> set[str]:
-    on, pending = set(), ["default"]
-    while pending:
-        feature = pending.pop()
-        if feature in on:
-            continue
-        on.add(feature)
-        pending.extend(f for f in package.features.get(feature, ()) if "/" not in f and not f.startswith("dep:"))
-    return on
 
 
 def _default_binary(workspace: Workspace, scope: tuple[Package, ...], binaries: tuple[Binary, ...]) -> tuple[Binary | None, str | None]:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO / "sample-crates"
+if str(Path(__file__).resolve().parent.parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.samples import REPO, SAMPLES, copy_sample  # noqa: E402
 
-def copy_sample(name: str, destination: Path) -> Path:
-    target = destination / name
-    shutil.copytree(SAMPLES / name, target, ignore=shutil.ignore_patterns("target", "Dockerfile", ".dockerignore", "docker-compose.yml"))
-    return target
+__all__ = ["REPO", "SAMPLES", "copy_sample"]
 
 
 @pytest.fixture(autouse=True)

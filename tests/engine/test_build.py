@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -18,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.samples import copy_sample
+
 REPO = Path(__file__).resolve().parents[2]
-SAMPLES = REPO / "sample-crates"
 REPORT = Path(os.environ.get("SCAFFOLD_ENGINE_REPORT", REPO / "build" / "engine-report.jsonl"))
 
 
@@ -74,12 +74,6 @@ MATRIX = [
 def scaffold(*args: str) -> None:
     result = subprocess.run([sys.executable, "-m", "generator.main", *args], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, result.stderr
-
-
-def copy_sample(name: str, tmp_path: Path) -> Path:
-    target = tmp_path / name
-    shutil.copytree(SAMPLES / name, target, ignore=shutil.ignore_patterns("target"))
-    return target
 
 
 def edit(crate: Path, sample: Sample, token: str) -> None:

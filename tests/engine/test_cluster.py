@@ -29,7 +29,6 @@ from __future__ import annotations
 import http.client
 import json
 import random
-import shutil
 import socket
 import subprocess
 import sys
@@ -38,8 +37,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.samples import copy_sample
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = REPO_ROOT / "sample-crates" / "raft-node"
 
 pytestmark = pytest.mark.docker
 
@@ -248,10 +248,7 @@ PORT_TAKEN = ("port is already allocated", "address already in use")
 @pytest.mark.parametrize("nodes", [3, 5])
 def test_generated_cluster_elects_fails_over_and_cleans_up(docker, compose_bin, tmp_path, nodes):
     timings: dict[str, float] = {}
-    crate = tmp_path / "raft-node"
-    shutil.copytree(
-        SAMPLE, crate, ignore=shutil.ignore_patterns("target", "Dockerfile", ".dockerignore", "docker-compose.yml")
-    )
+    crate = copy_sample("raft-node", tmp_path)
     # Outside the build context, so it does not change what the engine builds.
     override = tmp_path / "image-tag.override.yml"
     cluster = None

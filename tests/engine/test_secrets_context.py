@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests"))
+from tests.samples import copy_sample
 
-from conftest import copy_sample  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 SECRETS = [
     ".env",

@@ -23,9 +23,9 @@ def generated_names() -> frozenset[str]:
     return frozenset(outputs | {STATE_DIR, "target"})
 
 
-def copy_sample(name: str, destination: Path) -> Path:
-    """Copy sample-crates/<name> to destination/<name>, leaving out generated files at the crate root."""
-    source = SAMPLES / name
+def copy_sample(name: str, destination: Path, samples: Path = SAMPLES) -> Path:
+    """Copy samples/<name> to destination/<name>, leaving out generated files at the crate root."""
+    source = samples / name
     left_out = generated_names()
 
     def ignore(directory: str, names: list[str]) -> set[str]:

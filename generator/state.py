@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from . import __version__
+from .errors import ScaffoldError
 from .render import RenderedFile
 from .templateset import BUILTIN_IDENTITY, TemplateSet
 from .tomlfile import ANSWERS_FILE, load_toml
@@ -78,7 +79,13 @@ def template_folder(recorded: str | None, answers_file: Path) -> Path | None:
 def stored_template(answers_file: Path) -> Path | None:
     """The template set folder the answers file names, for `update` to load before it reads the answers."""
     recorded = load_toml(answers_file, ANSWERS_FILE).get("_template")
-    return template_folder(recorded if isinstance(recorded, str) else None, answers_file)
+    folder = template_folder(recorded if isinstance(recorded, str) else None, answers_file)
+    if folder is not None and not folder.is_dir():
+        raise ScaffoldError(
+            f"{answers_file}: the template set it records ({recorded}) is not at {os.path.normpath(folder)}; "
+            "pass --template DIR to say where it is now"
+        )
+    return folder
 
 
 def same_template_set(recorded: str | None, answers_file: Path, template_set: TemplateSet) -> bool:

@@ -120,3 +120,16 @@ def test_a_set_with_no_relative_path_is_recorded_absolute(tmp_path, monkeypatch)
     monkeypatch.setattr(os.path, "relpath", across_drives)
     answers = tmp_path / "project" / ".scaffold" / "answers.toml"
     assert template_record(mine, answers) == (tmp_path / "a").resolve().as_posix()
+
+
+def test_a_recorded_set_that_is_gone_says_how_to_name_it(sample, tmp_path):
+    crate = sample("raft-node")
+    templates = tmp_path / "templates"
+    export_builtin(templates)
+    init(crate, "--template", str(templates))
+    os.rename(templates, tmp_path / "renamed")
+    result = run_scaffold("update", str(crate))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "../../templates" in result.stderr and "--template" in result.stderr
+    again = run_scaffold("update", str(crate), "--template", str(tmp_path / "renamed"))
+    assert again.returncode == 0, again.stderr

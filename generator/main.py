@@ -160,7 +160,8 @@ def update_command(
         questions = template_set.questions
         stored = read_answers_file(stored_path, questions)
         _warn(stored.warnings)
-        if stored.template_version not in (None, template_set.version) and same_template_set(stored.template, stored_path, template_set):
+        same_set = same_template_set(stored.template, stored_path, template_set)
+        if stored.template_version not in (None, template_set.version) and same_set:
             typer.echo(f"template set {template_set.name}: {stored.template_version} -> {template_set.version}")
         layers = [data_layer(data, questions), stored.layer, user_defaults_layer(questions)]
         resolution = resolve(questions, layers, facts)

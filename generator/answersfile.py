@@ -5,19 +5,18 @@ or `.scaffold/answers.toml` for `update`) > the user's defaults file > what the 
 the template set's defaults. `resolve` walks the questions in order, so a default can depend on an
 earlier answer (the health check on the runtime, the Rust release on the binary).
 
-`.scaffold/answers.toml` records every resolved answer; `.scaffold/generated/` keeps a copy of each
-file as last generated, the base of `scaffold update`'s three-way merge.
+`.scaffold/answers.toml` records every resolved answer (generator/state.py owns the `.scaffold/`
+folder and what it records about the template set).
 """
 
 from __future__ import annotations
 
 import os
-import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from . import __version__
 from .answers import Answers, CustomValue, no_healthcheck_warning
@@ -25,10 +24,9 @@ from .errors import ScaffoldError, UsageError
 from .inspect import Binary, ProjectFacts
 from .plan import choose_binary, default_rust_version
 from .questions import BUILTIN_NAMES, Question, SoFar, check_answer, coerce, parse_text
+from .state import newer_scaffold_warning
+from .tomlfile import ANSWERS_FILE, USER_DEFAULTS, load_toml
 
-STATE_DIR = ".scaffold"
-ANSWERS_FILE = "answers.toml"
-GENERATED_DIR = "generated"
 # Sources the wizard never asks again: the user said it on this command line.
 COMMAND_LINE = ("flags", "--data")
 
@@ -47,7 +45,7 @@ class StoredAnswers:
     """An answers file: its answers as a layer, and which template set and tool wrote it."""
 
     layer: Layer
-    template: str | None  # "builtin" or a folder (relative paths are relative to the output directory)
+    template: str | None  # as recorded: "builtin" or a folder (state.template_folder says which)
     template_version: str | None
     scaffold_version: str | None
     warnings: tuple[str, ...]
@@ -58,18 +56,6 @@ class Resolution:
     answers: Answers
     sources: Mapping[str, str]  # question -> the layer it came from, "inspected", "default" or "wizard"
     warnings: tuple[str, ...]
-
-
-def state_dir(output_dir: Path) -> Path:
-    return output_dir / STATE_DIR
-
-
-def answers_path(output_dir: Path) -> Path:
-    return output_dir / STATE_DIR / ANSWERS_FILE
-
-
-def generated_path(output_dir: Path, name: str) -> Path:
-    return output_dir / STATE_DIR / GENERATED_DIR / name
 
 
 def user_defaults_path() -> Path:
@@ -97,7 +83,7 @@ def data_layer(pairs: Sequence[str], questions: Sequence[Question]) -> Layer:
 
 
 def read_answers_file(path: Path, questions: Sequence[Question], source: str = "answers file") -> StoredAnswers:
-    data = read_toml(path, source)
+    data = load_toml(path, ANSWERS_FILE)
     by_name = {q.name: q for q in questions}
     values: dict[str, CustomValue] = {}
     warnings = []
@@ -112,6 +98,9 @@ def read_answers_file(path: Path, questions: Sequence[Question], source: str = "
     for key, value in meta.items():
         if value is not None and not isinstance(value, str):
             raise ScaffoldError(f"{path}: `{key}` is {value!r}; expected a string")
+    newer = newer_scaffold_warning(path, meta["_scaffold_version"])
+    if newer is not None:
+        warnings.append(newer)
     return StoredAnswers(
         Layer(source, MappingProxyType(values)),
         meta["_template"],
@@ -127,7 +116,7 @@ def user_defaults_layer(questions: Sequence[Question]) -> Layer:
     if not path.is_file():
         return Layer("user defaults", MappingProxyType({}))
     known = {q.name for q in questions}
-    data = read_toml(path, "user defaults")
+    data = load_toml(path, USER_DEFAULTS)
     values = {q.name: coerce(q, data[q.name], str(path)) for q in questions if q.name in data and q.name in known}
     return Layer("user defaults", MappingProxyType(values))
 
@@ -170,8 +159,11 @@ def resolve(
     warnings = []
     if sources.get("healthcheck") == "default" and so_far.get("healthcheck") == "none":
         warnings.append(no_healthcheck_warning(str(so_far["runtime"])))
-    builtin = {name: value for name, value in so_far.items() if name in BUILTIN_NAMES}
-    custom = tuple(sorted((name, value) for name, value in so_far.items() if name not in BUILTIN_NAMES and value is not None))
+    # Any: the question table is data; check_answer gave each value its question's type.
+    builtin: dict[str, Any] = {name: value for name, value in so_far.items() if name in BUILTIN_NAMES}
+    custom = tuple(
+        sorted((name, value) for name, value in so_far.items() if name not in BUILTIN_NAMES and value is not None)
+    )
     return Resolution(Answers(**builtin, custom=custom), MappingProxyType(sources), tuple(warnings))
 
 
@@ -193,17 +185,25 @@ def _lookup(layers: Sequence[Layer], name: str) -> tuple[CustomValue | None, str
     return None, ""
 
 
-def _resolve_binary(facts, layers, ask_binary, so_far, sources) -> None:
+def _resolve_binary(
+    facts: ProjectFacts,
+    layers: Sequence[Layer],
+    ask_binary: BinaryAsker | None,
+    so_far: dict[str, CustomValue | None],
+    sources: dict[str, str],
+) -> None:
     """package and bin together: either one narrows the other, and the inspector knows the primary binary."""
     package, package_source = _lookup(layers, "package")
     name, bin_source = _lookup(layers, "bin")
-    if ask_binary is not None and package_source not in COMMAND_LINE and bin_source not in COMMAND_LINE and len(facts.binaries) > 1:
-        current = next((b for b in facts.binaries if b.name == name and package in (None, b.package)), facts.default_binary)
+    given = package_source in COMMAND_LINE or bin_source in COMMAND_LINE
+    if ask_binary is not None and not given and len(facts.binaries) > 1:
+        matching = (b for b in facts.binaries if b.name == name and package in (None, b.package))
+        current = next(matching, facts.default_binary)
         chosen = ask_binary(facts.binaries, current)
         package, name, package_source, bin_source = chosen.package, chosen.name, "wizard", "wizard"
     elif package is None or name is None:
         try:
-            chosen = choose_binary(facts, Answers(package=package, bin=name))
+            chosen = choose_binary(facts, Answers(package=_text(package), bin=_text(name)))
         except UsageError:
             chosen = None  # no primary binary or a wrong name: make_plan says which, with the choices
         if chosen is not None:
@@ -215,30 +215,20 @@ def _resolve_binary(facts, layers, ask_binary, so_far, sources) -> None:
     sources.update(package=package_source or "default", bin=bin_source or "default")
 
 
+def _text(value: CustomValue | None) -> str | None:
+    """package and bin are str questions, so a layer holds them as strings."""
+    return None if value is None else str(value)
+
+
 def _inspected(question: Question, facts: ProjectFacts, so_far: SoFar) -> CustomValue | None:
     if question.name == "rust_version":
-        binary = next((b for b in facts.binaries if b.name == so_far.get("bin") and b.package == so_far.get("package")), None)
+        chosen = (b for b in facts.binaries if b.name == so_far.get("bin") and b.package == so_far.get("package"))
+        binary = next(chosen, None)
         return default_rust_version(facts, binary) if binary is not None else None
     return None
 
 
-# --- TOML in and out ----------------------------------------------------------------------------
-
-_LINE_IN_MESSAGE = re.compile(r"\(at line (\d+), column \d+\)")
-
-
-def read_toml(path: Path, what: str) -> dict:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScaffoldError(f"{path}: cannot read the {what} ({exc})") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        found = _LINE_IN_MESSAGE.search(str(exc))
-        line = int(found.group(1)) if found else text.count("\n") + 1
-        reason = _LINE_IN_MESSAGE.sub("", str(exc)).replace("(at end of document)", "at end of file").strip()
-        raise ScaffoldError(f"{path}:{line}: invalid TOML in the {what} ({reason})") from None
+# --- the answers file written ----------------------------------------------------------------
 
 
 def answers_toml(values: Mapping[str, CustomValue], template: str, template_version: str) -> str:

@@ -30,7 +30,9 @@ def read_lock(path: Path) -> Lock:
     entries = data.get("package")
     # Every lock lists at least the package it was made for, so no [[package]] means not a lock.
     if not entries or not isinstance(entries, list) or not all(isinstance(e, dict) and "name" in e for e in entries):
-        raise ScaffoldError(f"{path}: not a Cargo.lock ([[package]] entries with names); regenerate it with `cargo generate-lockfile`")
+        raise ScaffoldError(
+            f"{path}: not a Cargo.lock ([[package]] entries with names); regenerate it with `cargo generate-lockfile`"
+        )
     versions: dict[str, list[str]] = {}
     for entry in entries:
         versions.setdefault(str(entry["name"]), []).append(str(entry.get("version", "")))
@@ -40,7 +42,8 @@ def read_lock(path: Path) -> Lock:
         specs = entry.get("dependencies", [])
         if not isinstance(specs, list) or not all(isinstance(spec, str) and spec.split() for spec in specs):
             raise ScaffoldError(
-                f"{path}: {name} has `dependencies` that are not a list of package names; regenerate it with `cargo generate-lockfile`"
+                f"{path}: {name} has `dependencies` that are not a list of package names; "
+                "regenerate it with `cargo generate-lockfile`"
             )
         deps = tuple(_key(path, spec, versions) for spec in specs)
         packages[f"{name} {version}"] = LockedPackage(name, version, "source" not in entry, deps)
@@ -61,5 +64,7 @@ def _key(path: Path, spec: str, versions: dict[str, list[str]]) -> str:
     if len(parts) > 1:
         return f"{name} {parts[1]}"
     if len(known) != 1:
-        raise ScaffoldError(f"{path}: dependency `{spec}` does not name one locked package; regenerate the lock with cargo")
+        raise ScaffoldError(
+            f"{path}: dependency `{spec}` does not name one locked package; regenerate the lock with cargo"
+        )
     return f"{name} {known[0]}"

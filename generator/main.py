@@ -15,11 +15,9 @@ from .answersfile import (
     Layer,
     Resolution,
     answer_values,
-    answers_path,
     answers_toml,
     data_layer,
     read_answers_file,
-    read_toml,
     resolve,
     user_defaults_layer,
 )
@@ -28,8 +26,8 @@ from .inspect import ProjectFacts, inspect_project, require_application
 from .plan import make_plan
 from .questions import BUILTIN, json_schema
 from .render import RenderedFile, render
-from .templateset import BUILTIN_IDENTITY, TemplateSet, export_builtin, load_template_set
-from .update import record_generated
+from .state import ANSWERS_NAME, answers_path, record_generated, same_template_set, stored_template, template_record
+from .templateset import TemplateSet, export_builtin, load_template_set
 from .write import compare, write_files, write_if_changed
 
 templates_app = typer.Typer(no_args_is_help=True, help="Work with template sets.")
@@ -158,11 +156,12 @@ def update_command(
         stored_path = answers_path(target)
         if not stored_path.is_file():
             raise ScaffoldError(f"{stored_path}: no answers file; run `scaffold init` first")
-        template_set = load_template_set(template if template is not None else _stored_template(stored_path, target))
+        template_set = load_template_set(template if template is not None else stored_template(stored_path))
         questions = template_set.questions
         stored = read_answers_file(stored_path, questions)
         _warn(stored.warnings)
-        if stored.template_version not in (None, template_set.version) and stored.template == template_set.identity:
+        same_set = same_template_set(stored.template, stored_path, template_set)
+        if stored.template_version not in (None, template_set.version) and same_set:
             typer.echo(f"template set {template_set.name}: {stored.template_version} -> {template_set.version}")
         layers = [data_layer(data, questions), stored.layer, user_defaults_layer(questions)]
         resolution = resolve(questions, layers, facts)
@@ -248,26 +247,8 @@ def _generate(template_set: TemplateSet, facts: ProjectFacts, resolution: Resolu
     _warn((*plan.warnings, *resolution.warnings))
     files = render(plan, template_set, resolution.answers.custom_answers)
     values = answer_values(resolution.answers, template_set.questions)
-    text = answers_toml(values, _template_identity(template_set, target), template_set.version)
-    return files, RenderedFile(str(answers_path(Path("")).as_posix()), text)
-
-
-def _template_identity(template_set: TemplateSet, target: Path) -> str:
-    """builtin, or the set's folder: relative to the output directory when inside it (the pair moves together)."""
-    if template_set.identity == BUILTIN_IDENTITY:
-        return BUILTIN_IDENTITY
-    folder = Path(template_set.identity)
-    try:
-        return folder.relative_to(target.resolve()).as_posix()
-    except ValueError:
-        return folder.as_posix()
-
-
-def _stored_template(stored_path: Path, target: Path) -> Path | None:
-    identity = read_toml(stored_path, "answers file").get("_template", BUILTIN_IDENTITY)
-    if identity == BUILTIN_IDENTITY:
-        return None
-    return target / identity  # an absolute identity stays absolute
+    text = answers_toml(values, template_record(template_set, answers_path(target)), template_set.version)
+    return files, RenderedFile(ANSWERS_NAME, text)
 
 
 def _on_terminal() -> bool:

@@ -13,9 +13,19 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .answersfile import read_toml
 from .errors import ScaffoldError
-from .questions import BUILTIN, BUILTIN_NAMES, TYPES, Condition, Question, SoFar, always, check_answer, coerce
+from .questions import (
+    BUILTIN,
+    BUILTIN_NAMES,
+    TYPES,
+    Condition,
+    Question,
+    SoFar,
+    always,
+    check_answer,
+    coerce,
+)
+from .tomlfile import TEMPLATE_MANIFEST, load_toml
 
 MANIFEST = "template.toml"
 BUILTIN_IDENTITY = "builtin"
@@ -56,9 +66,10 @@ def load_template_set(directory: Path | None = None) -> TemplateSet:
         raise ScaffoldError(f"{root}: template set folder does not exist")
     if not manifest.is_file():
         raise ScaffoldError(
-            f"{root}: not a template set (no {MANIFEST}); `scaffold templates export DIR` writes the built-in one to start from"
+            f"{root}: not a template set (no {MANIFEST}); "
+            "`scaffold templates export DIR` writes the built-in one to start from"
         )
-    data = read_toml(manifest, "template manifest")
+    data = load_toml(manifest, TEMPLATE_MANIFEST)
     where = str(manifest)
     _only_keys(where, data, {"template", "files", "questions"})
     meta = _table(where, data.get("template"), "[template]")
@@ -126,8 +137,9 @@ def _questions(where: str, entries: object) -> tuple[Question, ...]:
         if kind not in TYPES:
             raise ScaffoldError(f"{where}: {label}: type {kind!r}; use one of {', '.join(TYPES)}")
         choices = entry.get("choices", [])
-        if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices) or (kind == "choice") != bool(choices):
-            raise ScaffoldError(f"{where}: {label}: `choices` is a list of strings, given exactly for type = \"choice\"")
+        strings = isinstance(choices, list) and all(isinstance(c, str) for c in choices)
+        if not strings or (kind == "choice") != bool(choices):
+            raise ScaffoldError(f'{where}: {label}: `choices` is a list of strings, given exactly for type = "choice"')
         validation = _table(where, entry.get("validation", {}), f"{label}: validation")
         _only_keys(f"{where}: {label}: validation", validation, {"regex", "min", "max"})
         pattern = validation.get("regex")
@@ -135,7 +147,8 @@ def _questions(where: str, entries: object) -> tuple[Question, ...]:
             try:
                 re.compile(pattern)
             except (re.error, TypeError) as exc:
-                raise ScaffoldError(f"{where}: {label}: validation.regex {pattern!r} is not a regular expression ({exc})") from None
+                problem = f"validation.regex {pattern!r} is not a regular expression ({exc})"
+                raise ScaffoldError(f"{where}: {label}: {problem}") from None
         for bound in ("min", "max"):
             if bound in validation and (kind != "int" or not isinstance(validation[bound], int)):
                 raise ScaffoldError(f"{where}: {label}: validation.{bound} is a whole number, for type = \"int\"")
@@ -174,7 +187,8 @@ def parse_condition(text: object, known: frozenset[str] | set[str], where: str) 
     for part in re.split(r"\s+and\s+", text.strip()):
         found = _CLAUSE.match(part)
         if not found or (found.group(1) and found.group(3)):
-            raise ScaffoldError(f"{where}: when = {text!r}: expected `name`, `not name` or `name OP value` joined by `and`")
+            expected = "`name`, `not name` or `name OP value` joined by `and`"
+            raise ScaffoldError(f"{where}: when = {text!r}: expected {expected}")
         negate, name, op, literal = found.groups()
         if name not in known:
             raise ScaffoldError(f"{where}: when = {text!r}: {name} is not a question asked before this one")

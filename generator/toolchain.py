@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import cfg
 from .errors import ScaffoldError
-from .tomlfile import load_toml, read_text
+from .tomlfile import TOOLCHAIN_FILE, load_toml, read_text
 
 _NUMERIC_CHANNEL = re.compile(r"^\d+\.\d+(\.\d+)?$")
 _LINKER_PACKAGES = (("clang", "clang"), ("lld", "lld"), ("mold", "mold"))
@@ -38,11 +39,11 @@ def read_toolchain(root: Path) -> Toolchain | None:
         if not path.exists() and not path.is_symlink():
             continue
         if name == "rust-toolchain":
-            lines = read_text(path, "toolchain files").strip().splitlines()
+            lines = read_text(path, TOOLCHAIN_FILE).strip().splitlines()
             # The legacy format is the channel alone on one line; anything else must be TOML (as rustup reads it).
-            if len(lines) == 1 and "=" not in lines[0] and "[" not in lines[0] and not lines[0].lstrip().startswith("#"):
+            if len(lines) == 1 and not any(mark in lines[0] for mark in "=[") and not lines[0].lstrip().startswith("#"):
                 return Toolchain(_channel(path, lines[0].strip()), name)
-        data = load_toml(path)
+        data = load_toml(path, TOOLCHAIN_FILE)
         table = data.get("toolchain", {})
         channel = table.get("channel") if isinstance(table, dict) else None
         if channel is not None and not isinstance(channel, str):
@@ -60,7 +61,7 @@ def read_cargo_config(root: Path) -> CargoConfig:
     return CargoConfig(None, None, ())
 
 
-def _config(data: dict, name: str) -> CargoConfig:
+def _config(data: dict[str, Any], name: str) -> CargoConfig:
     build = data.get("build", {}) if isinstance(data.get("build"), dict) else {}
     target = build.get("target")
     if isinstance(target, list):
@@ -90,5 +91,6 @@ _CHANNEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 def _channel(path: Path, channel: str) -> str:
     if not _CHANNEL.match(channel):
         shown = channel if len(channel) <= 40 else channel[:40] + "..."
-        raise ScaffoldError(f"{path}: {shown!r} is not a toolchain name such as 1.95.0, stable or nightly-2025-01-01; fix it")
+        examples = "1.95.0, stable or nightly-2025-01-01"
+        raise ScaffoldError(f"{path}: {shown!r} is not a toolchain name such as {examples}; fix it")
     return channel

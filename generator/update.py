@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .answersfile import generated_path
 from .render import RenderedFile
+from .state import read_generated, record_generated
 from .write import atomic_write, read_existing, unified_diff
 
 YOURS = "yours"
@@ -59,7 +59,7 @@ def plan_update(files: list[RenderedFile], output_dir: Path) -> list[MergeResult
     """Merge every new render with the file on disk; reads only."""
     results = []
     for file in files:
-        base = read_existing(generated_path(output_dir, file.name))
+        base = read_generated(output_dir, file.name)
         results.append(merge_file(file.name, base, read_existing(output_dir / file.name), file.content))
     return results
 
@@ -80,13 +80,6 @@ def apply_update(results: list[MergeResult], output_dir: Path) -> None:
         if result.changes_file:
             atomic_write(output_dir / result.name, result.content)
     record_generated([RenderedFile(r.name, r.theirs) for r in results], output_dir)
-
-
-def record_generated(files: list[RenderedFile], output_dir: Path) -> None:
-    for file in files:
-        path = generated_path(output_dir, file.name)
-        if read_existing(path) != file.content:
-            atomic_write(path, file.content)
 
 
 def _lines(text: str) -> list[str]:

@@ -68,7 +68,8 @@ def read_existing(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScaffoldError(f"{path}: cannot read the existing file ({exc}); move it away or fix its permissions") from None
+        fix = "move it away or fix its permissions"
+        raise ScaffoldError(f"{path}: cannot read the existing file ({exc}); {fix}") from None
 
 
 def _check_writable(output_dir: Path) -> None:
@@ -77,7 +78,8 @@ def _check_writable(output_dir: Path) -> None:
     if not output_dir.is_dir():
         raise ScaffoldError(f"{output_dir}: output directory does not exist; create it or pass another --output-dir")
     if not os.access(output_dir, os.W_OK | os.X_OK):
-        raise ScaffoldError(f"{output_dir}: output directory is not writable; fix its permissions or pass another --output-dir")
+        fix = "fix its permissions or pass another --output-dir"
+        raise ScaffoldError(f"{output_dir}: output directory is not writable; {fix}")
 
 
 def write_if_changed(path: Path, content: str) -> str:

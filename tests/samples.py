@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from generator.answersfile import STATE_DIR
+from generator.state import STATE_DIR
 from generator.templateset import load_template_set
 
 REPO = Path(__file__).resolve().parent.parent

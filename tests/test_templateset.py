@@ -52,7 +52,11 @@ def custom_set(tmp_path):
 
 
 # The built-in set's outputs and the templates that make them.
-OUTPUTS = {"Dockerfile": "Dockerfile.j2", ".dockerignore": "dockerignore.j2", "docker-compose.yml": "docker-compose.yml.j2"}
+OUTPUTS = {
+    "Dockerfile": "Dockerfile.j2",
+    ".dockerignore": "dockerignore.j2",
+    "docker-compose.yml": "docker-compose.yml.j2",
+}
 
 
 def test_the_builtin_manifest_lists_the_builtin_outputs():
@@ -79,15 +83,18 @@ def test_an_exported_set_renders_what_the_builtin_one_does(sample, tmp_path):
     builtin.mkdir()
     custom.mkdir()
     assert run_scaffold("init", str(crate), "--no-input", "--output-dir", str(builtin)).returncode == 0
-    assert run_scaffold("init", str(crate), "--no-input", "--template", str(folder), "--output-dir", str(custom)).returncode == 0
+    made = run_scaffold("init", str(crate), "--no-input", "--template", str(folder), "--output-dir", str(custom))
+    assert made.returncode == 0, made.stderr
     for name in OUTPUTS:
         assert (builtin / name).read_bytes() == (custom / name).read_bytes()
-    assert tomllib.loads((custom / ".scaffold/answers.toml").read_text())["_template"] == str(folder.resolve())
+    # Recorded relative to the answers file (custom/.scaffold/), so the two can move together.
+    assert tomllib.loads((custom / ".scaffold/answers.toml").read_text())["_template"] == "../../copy"
 
 
 def test_a_custom_set_adds_a_file_and_questions(sample, custom_set):
     crate = sample("raft-node")
-    result = run_scaffold("init", str(crate), "--no-input", "--template", str(custom_set), "--data", "registry=quay.io/me", "--nodes", "5")
+    answers = ("--data", "registry=quay.io/me", "--nodes", "5")
+    result = run_scaffold("init", str(crate), "--no-input", "--template", str(custom_set), *answers)
     assert result.returncode == 0, result.stderr
     assert (crate / "Makefile").read_text() == "push:\n\tdocker push quay.io/me/raft-node:latest\n"
     assert (crate / "deploy/cluster.txt").read_text() == "5 nodes\n"
@@ -102,7 +109,8 @@ def test_a_custom_set_adds_a_file_and_questions(sample, custom_set):
 
 def test_a_custom_question_is_validated(sample, custom_set):
     crate = sample("raft-node")
-    result = run_scaffold("init", str(crate), "--no-input", "--template", str(custom_set), "--data", "registry=Not A Registry")
+    bad = ("--data", "registry=Not A Registry")
+    result = run_scaffold("init", str(crate), "--no-input", "--template", str(custom_set), *bad)
     assert result.returncode == 2 and "registry" in result.stderr
     assert not (crate / "Dockerfile").exists()
 
@@ -137,22 +145,27 @@ def test_an_error_in_an_included_template_names_that_template(sample, custom_set
     assert result.returncode == 1 and "part.j2:2:" in result.stderr
 
 
+TEMPLATE = '[template]\nname = "x"\nversion = "1"\n'
+FILES = '[[files]]\npath = "a"\ntemplate = "a.j2"\n'
+QUESTION = TEMPLATE + FILES + '[[questions]]\nname = "q"\n'
+
+
 @pytest.mark.parametrize(
     "manifest, needle",
     [
         (None, "no template.toml"),
         ('[template]\nname = "x"\nversion = "1"\n', "[[files]]"),
         ('[template]\nname = "x"\n[[files]]\npath = "a"\ntemplate = "a.j2"\n', "`version`"),
-        ('[template]\nname = "x"\nversion = "1"\n[[files]]\npath = "a"\ntemplate = "missing.j2"\n', "missing.j2 does not exist"),
-        ('[template]\nname = "x"\nversion = "1"\n[[files]]\npath = "../a"\ntemplate = "a.j2"\n', "relative path"),
-        ('[template]\nname = "x"\nversion = "1"\n[[files]]\npath = ".scaffold/a"\ntemplate = "a.j2"\n', ".scaffold"),
-        ('[template]\nname = "x"\nversion = "1"\nextra = 1\n[[files]]\npath = "a"\ntemplate = "a.j2"\n', "unknown key 'extra'"),
-        ('[template]\nname = "x"\nversion = "1"\n[[files]]\npath = "a"\ntemplate = "a.j2"\n[[questions]]\nname = "nodes"\n', "already taken"),
-        ('[template]\nname = "x"\nversion = "1"\n[[files]]\npath = "a"\ntemplate = "a.j2"\n[[questions]]\nname = "q"\ntype = "float"\n', "type 'float'"),
-        ('[template]\nname = "x"\nversion = "1"\n[[files]]\npath = "a"\ntemplate = "a.j2"\n[[questions]]\nname = "q"\ntype = "choice"\n', "choices"),
-        ('[template]\nname = "x"\nversion = "1"\n[[files]]\npath = "a"\ntemplate = "a.j2"\n[[questions]]\nname = "q"\nwhen = "colour > 1"\n', "colour is not a question"),
-        ('[template]\nname = "x"\nversion = "1"\n[[files]]\npath = "a"\ntemplate = "a.j2"\n[[questions]]\nname = "q"\ntype = "int"\ndefault = "3"\n', "expected an integer"),
-        ('[template]\nname = "x"\nversion = "1"\n[[files]]\npath = "a"\ntemplate = "a.j2"\n[[questions]]\nname = "q"\ntype = "int"\ndefault = 0\nvalidation = { min = 1 }\n', "at least 1"),
+        (TEMPLATE + '[[files]]\npath = "a"\ntemplate = "missing.j2"\n', "missing.j2 does not exist"),
+        (TEMPLATE + '[[files]]\npath = "../a"\ntemplate = "a.j2"\n', "relative path"),
+        (TEMPLATE + '[[files]]\npath = ".scaffold/a"\ntemplate = "a.j2"\n', ".scaffold"),
+        (TEMPLATE + 'extra = 1\n' + FILES, "unknown key 'extra'"),
+        (TEMPLATE + FILES + '[[questions]]\nname = "nodes"\n', "already taken"),
+        (QUESTION + 'type = "float"\n', "type 'float'"),
+        (QUESTION + 'type = "choice"\n', "choices"),
+        (QUESTION + 'when = "colour > 1"\n', "colour is not a question"),
+        (QUESTION + 'type = "int"\ndefault = "3"\n', "expected an integer"),
+        (QUESTION + 'type = "int"\ndefault = 0\nvalidation = { min = 1 }\n', "at least 1"),
         ('[template]\nname = "x"\nversion = [\n', "template.toml:4"),  # the end of the file
     ],
 )  # fmt: skip

@@ -69,6 +69,22 @@ def test_missing_file(tmp_path):
     assert "cannot read" in error_for(tmp_path / "Cargo.toml")
 
 
+def test_scaffolds_own_files_are_read_by_the_same_reader(tmp_path):
+    path = tmp_path / "answers.toml"
+    path.write_text('nodes = 3\nrust_log = "info"\nnodes = 4\n')
+    with pytest.raises(ScaffoldError) as error:
+        tomlfile.load_toml(path, tomlfile.ANSWERS_FILE)
+    assert str(error.value).startswith(f"{path}:3: invalid TOML in the answers file")
+    assert "so that scaffold can read it" in str(error.value)
+
+
+def test_only_scaffolds_own_files_may_be_empty(tmp_path):
+    path = tmp_path / "defaults.toml"
+    path.write_text("\n  \n")
+    assert tomlfile.load_toml(path, tomlfile.USER_DEFAULTS) == {}
+    assert "empty" in error_for(path)  # as a Cargo file
+
+
 def test_error_through_load_workspace(tmp_path):
     (tmp_path / "Cargo.toml").write_text("[package\n")
     with pytest.raises(ScaffoldError, match=r"Cargo.toml:1: invalid TOML"):

@@ -46,7 +46,8 @@ def test_an_edit_survives_an_update_that_changes_other_parts(sample, templates):
     # The template set changes elsewhere in the Dockerfile, and the cluster grows.
     with (templates / "Dockerfile.j2").open("a") as template:
         template.write("# rendered by the team's template set\n")
-    (templates / "template.toml").write_text((templates / "template.toml").read_text().replace('version = "1.0"', 'version = "1.1"'))
+    manifest = templates / "template.toml"
+    manifest.write_text(manifest.read_text().replace('version = "1.0"', 'version = "1.1"'))
     result = run_scaffold("update", str(crate), "--data", "nodes=5")
     assert result.returncode == 0, result.stderr
     text = dockerfile.read_text()
@@ -97,10 +98,12 @@ def test_a_conflicting_edit_is_marked_and_exits_1(sample):
     assert result.returncode == 1
     assert "conflict" in result.stdout and "docker-compose.yml" in result.stderr and "Traceback" not in result.stderr
     text = compose.read_text()
-    assert '<<<<<<< yours (docker-compose.yml)\n  RUST_LOG: "trace"\n=======\n  RUST_LOG: "warn"\n>>>>>>> new render (docker-compose.yml)\n' in text
+    marked = '  RUST_LOG: "trace"\n=======\n  RUST_LOG: "warn"\n'
+    assert f"<<<<<<< yours (docker-compose.yml)\n{marked}>>>>>>> new render (docker-compose.yml)\n" in text
     assert 'HTTP_PORT: "8081"' in text  # the rest of the file merged cleanly
     dockerfile = (crate / "Dockerfile").read_text()
-    assert USER_LINE in dockerfile and "ENV HTTP_PORT=8081" in dockerfile.replace('"', "")  # files without conflict are updated
+    # Files without a conflict are updated.
+    assert USER_LINE in dockerfile and "ENV HTTP_PORT=8081" in dockerfile.replace('"', "")
 
 
 def test_dry_run_shows_the_diff_and_writes_nothing(sample):

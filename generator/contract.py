@@ -1,0 +1,319 @@
+"""The run contract: what each node is told (environment, arguments, ports), from per-node templates.
+
+A TEMPLATE is a Jinja template string rendered once per node. Answers files are committed and
+replayed by `update`, so templates run in an immutable sandbox with strict undefined variables:
+they can read the cluster's facts and nothing else. Every failure is a UsageError of one line
+that names the flag, the node and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Mapping
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from .errors import UsageError
+
+ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+PORT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+RESERVED_PORT_NAMES = frozenset({"http", "raft"})
+MAX_REPEAT = 1 << 16  # longest string or list a template may build with `*`
+VARIABLES = "node, cluster, http_port, raft_port, data_dir, ports"
+
+# The built-in contract, as templates like the user's. Cluster-only keys are left out with one node.
+DEFAULT_ENV = (
+    ("NODE_ID", "{{ node.id }}"),
+    ("PEERS", '{{ node.peers | map(attribute="raft_address") | join(",") }}'),
+    ("HTTP_PORT", "{{ http_port }}"),
+    ("RAFT_PORT", "{{ raft_port }}"),
+    ("DATA_DIR", "{{ data_dir }}"),
+)
+CLUSTER_ONLY = frozenset({"PEERS", "RAFT_PORT"})
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """One node as templates see it. `peers` is filled for the node being rendered (and cluster.nodes)."""
+
+    index: int  # 0-based; names services and volumes, so it never changes with the id base
+    id: int  # id_base + index
+    service: str
+    raft_address: str  # service:raft_port
+    http_address: str  # service:http_port
+    ports: Mapping[str, int]  # named client ports, name -> container port
+    addresses: Mapping[str, str]  # name -> service:port
+    peers: tuple[NodeView, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    nodes: tuple[NodeView, ...]
+    http_port: int
+    raft_port: int
+    data_dir: str
+    ports: Mapping[str, int]
+
+    @property
+    def size(self) -> int:
+        return len(self.nodes)
+
+
+@dataclass(frozen=True)
+class NamedPort:
+    """A client port besides HTTP (`--port NAME=N`), published per node as N + index on the host."""
+
+    name: str
+    port: int
+
+    def host_port(self, index: int) -> int:
+        return self.port + index
+
+
+@dataclass(frozen=True)
+class FromHost:
+    """An environment value compose takes from the host at `up` (`--node-env-from-host KEY`): never written."""
+
+    key: str
+
+    def __str__(self) -> str:
+        return "${" + self.key + "}"
+
+
+EnvValue = str | FromHost
+
+
+def cluster_view(
+    prefix: str, nodes: int, id_base: int, http_port: int, raft_port: int, data_dir: str, ports: Sequence[NamedPort] = ()
+) -> ClusterView:
+    """The cluster's facts: services `<prefix>-<index>`, ids from `id_base`."""
+    named = MappingProxyType({p.name: p.port for p in ports})
+    bases = []
+    for index in range(nodes):
+        service = f"{prefix}-{index}"
+        addresses = MappingProxyType({name: f"{service}:{port}" for name, port in named.items()})
+        bases.append(NodeView(index, id_base + index, service, f"{service}:{raft_port}", f"{service}:{http_port}", named, addresses))
+    full = tuple(replace(node, peers=tuple(other for other in bases if other is not node)) for node in bases)
+    return ClusterView(full, http_port, raft_port, data_dir, named)
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """No attribute the sandbox deems unsafe, no mutation, and no `*`/`**` that builds huge values."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**" and isinstance(right, int) and abs(right) > 64:
+            raise SecurityError("exponent too large")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
+                    raise SecurityError(f"repetition longer than {MAX_REPEAT}")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENV = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _compile(flag: str, source: str) -> jinja2.Template:
+    try:
+        return _ENV.from_string(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise UsageError(f"{flag}: template syntax error: {_one_line(exc.message or exc)}") from None
+
+
+def _render(flag: str, template: jinja2.Template, node: NodeView, cluster: ClusterView) -> str:
+    where = f"{flag}: node {node.index} ({node.service})"
+    try:
+        return template.render(
+            node=node, cluster=cluster, http_port=cluster.http_port, raft_port=cluster.raft_port, data_dir=cluster.data_dir,
+            ports=cluster.ports,
+        )
+    except jinja2.UndefinedError as exc:
+        raise UsageError(f"{where}: unknown variable or attribute ({_one_line(exc)}); templates can use {VARIABLES}") from None
+    except SecurityError as exc:
+        raise UsageError(f"{where}: not allowed in a template ({_one_line(exc)})") from None
+    except Exception as exc:  # noqa: BLE001 - anything a user's template does wrong (a TypeError, a bad filter)
+        raise UsageError(f"{where}: cannot render ({type(exc).__name__}: {_one_line(exc)})") from None
+
+
+def _flag_text(flag: str, value: str) -> str:
+    """`--node-env 'APP_ID={{ node.id }}'`, shortened so the message stays one readable line."""
+    shown = value if len(value) <= 60 else value[:57] + "..."
+    return f"{flag} {json.dumps(shown, ensure_ascii=False)}"
+
+
+def parse_node_env(text: str) -> tuple[str, str]:
+    """`KEY=TEMPLATE` -> (KEY, TEMPLATE), the key checked."""
+    key, equals, template = text.partition("=")
+    if not equals:
+        raise UsageError(f"{_flag_text('--node-env', text)}: expected KEY=TEMPLATE, such as APP_ID={{{{ node.id }}}}")
+    check_env_key("--node-env", key, text)
+    return key, template
+
+
+def check_env_key(flag: str, key: str, text: str | None = None) -> None:
+    if not ENV_KEY.match(key):
+        raise UsageError(
+            f"{_flag_text(flag, text if text is not None else key)}: {key!r} is not an environment variable name "
+            "(letters, digits and _, not starting with a digit)"
+        )
+
+
+def env_templates(node_env: Sequence[str], nodes: int, default_env: bool = True) -> tuple[tuple[str, str], ...]:
+    """The contract's (KEY, TEMPLATE) pairs: the built-in ones (unless turned off), then the user's.
+
+    A user's key that the built-in contract has replaces it in place; a key the user gives twice is an error.
+    """
+    pairs: dict[str, str] = {}
+    if default_env:
+        pairs.update((key, template) for key, template in DEFAULT_ENV if nodes > 1 or key not in CLUSTER_ONLY)
+    given: set[str] = set()
+    for text in node_env:
+        key, template = parse_node_env(text)
+        if key in given:
+            raise UsageError(f"{_flag_text('--node-env', text)}: {key} is given twice; keep one")
+        given.add(key)
+        pairs[key] = template
+    return tuple(pairs.items())
+
+
+def render_env(
+    templates: Sequence[tuple[str, str]], cluster: ClusterView, from_host: Sequence[str] = ()
+) -> tuple[tuple[tuple[str, EnvValue], ...], ...]:
+    """Per node, the (KEY, value) environment; `from_host` keys come last as FromHost values."""
+    keys = [key for key, _ in templates]
+    for key in from_host:
+        check_env_key("--node-env-from-host", key)
+        if key in keys:
+            raise UsageError(f"--node-env-from-host {key}: {key} is also set by a template; keep one of them")
+        keys.append(key)
+    compiled = [(key, _flag_text("--node-env", f"{key}={source}"), _compile(_flag_text("--node-env", f"{key}={source}"), source))
+                for key, source in templates]
+    result = []
+    for node in cluster.nodes:
+        env: list[tuple[str, EnvValue]] = []
+        for key, flag, template in compiled:
+            value = _render(flag, template, node, cluster)
+            bad = next((name for ch, name in (("\x00", "a NUL"), ("\n", "a newline"), ("\r", "a carriage return")) if ch in value), None)
+            if bad is None and any("\ud800" <= ch <= "\udfff" for ch in value):
+                bad = "invalid UTF-8"
+            if bad:
+                raise UsageError(f"{flag}: node {node.index} ({node.service}): the value holds {bad}, which an environment variable cannot carry")
+            env.append((key, value))
+        env += [(key, FromHost(key)) for key in from_host]
+        result.append(tuple(env))
+    return tuple(result)
+
+
+def render_args(templates: Sequence[str], cluster: ClusterView) -> tuple[tuple[str, ...], ...]:
+    """Per node, the container's command. An argument that renders empty is left out, so a condition can drop one."""
+    compiled = [(_flag_text("--node-arg", source), _compile(_flag_text("--node-arg", source), source)) for source in templates]
+    result = []
+    for node in cluster.nodes:
+        args = []
+        for flag, template in compiled:
+            value = _render(flag, template, node, cluster)
+            if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+                raise UsageError(f"{flag}: node {node.index} ({node.service}): the argument holds a NUL or invalid UTF-8")
+            if value:
+                args.append(value)
+        result.append(tuple(args))
+    return tuple(result)
+
+
+def shared_env(per_node: Sequence[Sequence[tuple[str, EnvValue]]]) -> tuple[tuple[str, EnvValue], ...]:
+    """The (KEY, value) pairs every node has alike: compose can hold them once (x-environment)."""
+    if not per_node:
+        return ()
+    others = [dict(env) for env in per_node[1:]]
+    return tuple((key, value) for key, value in per_node[0] if all(env.get(key) == value for env in others))
+
+
+def compose_env(value: EnvValue, literal: Callable[[str], str]) -> str:
+    """A compose environment value: `literal(value)` (which must double `$`) for text, `"${KEY}"` for FromHost."""
+    if isinstance(value, FromHost):
+        return '"${' + value.key + '}"'  # ENV_KEY: nothing to escape
+    return literal(value)
+
+
+# --- named client ports ----------------------------------------------------------------------------
+
+
+def parse_port(text: str) -> NamedPort:
+    """`NAME=N` (`--port client=6379`)."""
+    name, equals, number = text.partition("=")
+    if not equals or not PORT_NAME.match(name) or name in RESERVED_PORT_NAMES:
+        raise UsageError(
+            f"--port {text!r}: expected NAME=PORT with NAME in lowercase letters, digits and _ "
+            "(not http or raft, which have their own flags), such as client=6379"
+        )
+    try:
+        port = int(number)
+    except ValueError:
+        raise UsageError(f"--port {text!r}: {number!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--port {text!r}: a port is a number from 1 to 65535")
+    return NamedPort(name, port)
+
+
+def check_ports(
+    ports: Sequence[NamedPort], *, http_port: int, raft_port: int, first_host_port: int, nodes: int, publish_raft: bool
+) -> None:
+    """Container ports distinct; published host ranges (port .. port+nodes-1 each) inside 65535 and apart."""
+    taken = {http_port: "--http-port", raft_port: "--raft-port"}
+    ranges = [("--host-port", first_host_port)] + ([("--raft-port", raft_port)] if publish_raft else [])
+    names: set[str] = set()
+    for port in ports:
+        flag = f"--port {port.name}={port.port}"
+        if port.name in names:
+            raise UsageError(f"{flag}: the name {port.name} is given twice; keep one")
+        if port.port in taken:
+            raise UsageError(f"{flag}: port {port.port} is also {taken[port.port]}; give each port its own number")
+        if port.host_port(nodes - 1) > 65535:
+            raise UsageError(f"{flag} with --nodes {nodes} needs host ports up to {port.host_port(nodes - 1)}, past 65535")
+        names.add(port.name)
+        taken[port.port] = flag
+        ranges.append((flag, port.port))
+    for i, (flag, start) in enumerate(ranges):
+        for other, other_start in ranges[:i]:  # the later flag is named first: it is the one to move
+            if start < other_start + nodes and other_start < start + nodes:
+                raise UsageError(
+                    f"{flag}: host ports {start}-{start + nodes - 1} overlap those of {other} "
+                    f"({other_start}-{other_start + nodes - 1}); move one of them"
+                )
+
+
+# --- list answers on one line --------------------------------------------------------------------
+
+
+def parse_list_text(name: str, text: str, separator: str | None) -> tuple[str, ...]:
+    """A list answer typed on one line (`--data`, a prompt).
+
+    `[...]` is a JSON array of strings, for values that hold the separator (`node_env=["A=1,2","B=x"]`).
+    Otherwise the text is split on `separator`, or is one item when the question has none (templates,
+    which hold commas too often for any separator to be safe).
+    """
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{name} {text[:60]!r}: starts with [ but is not a JSON array ({exc.msg}); "
+                             'write a list as ["one", "two"] and a single value that starts with [ as ["[...]"]') from None
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            raise UsageError(f"{name} {text[:60]!r}: expected a JSON array of strings")
+        return tuple(items)
+    if separator is None:
+        return (text,) if text else ()
+    parts = text.split(separator) if separator != " " else text.split()
+    return tuple(part.strip() for part in parts if part.strip())

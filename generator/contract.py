@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Mapping
@@ -108,7 +108,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**"})
 
     def call_binop(self, context, operator, left, right):
-        if operator == "**" and isinstance(right, int) and abs(right) > 64:
+        if operator == "**" and isinstance(right, int) and (abs(right) > 64 or (isinstance(left, int) and left.bit_length() > 256)):
             raise SecurityError("exponent too large")
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
@@ -239,11 +239,28 @@ def shared_env(per_node: Sequence[Sequence[tuple[str, EnvValue]]]) -> tuple[tupl
     return tuple((key, value) for key, value in per_node[0] if all(env.get(key) == value for env in others))
 
 
-def compose_env(value: EnvValue, literal: Callable[[str], str]) -> str:
-    """A compose environment value: `literal(value)` (which must double `$`) for text, `"${KEY}"` for FromHost."""
+def compose_env(value: EnvValue) -> str:
+    """A compose file's environment value: text with `$` doubled (compose would interpolate it), `${KEY}` for FromHost."""
     if isinstance(value, FromHost):
-        return '"${' + value.key + '}"'  # ENV_KEY: nothing to escape
-    return literal(value)
+        return yaml_quoted("${" + value.key + "}")
+    return yaml_quoted(value.replace("$", "$$"))
+
+
+def yaml_quoted(text: str) -> str:
+    """A YAML double-quoted scalar that reads back as `text`. Everything outside printable ASCII is an escape
+    (\\u, or \\U past U+FFFF: YAML does not join surrogate pairs); raw, YAML rejects DEL and folds NEL."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 0x20 <= code < 0x7F:
+            out.append(ch)
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'
 
 
 # --- named client ports ----------------------------------------------------------------------------
@@ -291,29 +308,3 @@ def check_ports(
                     f"{flag}: host ports {start}-{start + nodes - 1} overlap those of {other} "
                     f"({other_start}-{other_start + nodes - 1}); move one of them"
                 )
-
-
-# --- list answers on one line --------------------------------------------------------------------
-
-
-def parse_list_text(name: str, text: str, separator: str | None) -> tuple[str, ...]:
-    """A list answer typed on one line (`--data`, a prompt).
-
-    `[...]` is a JSON array of strings, for values that hold the separator (`node_env=["A=1,2","B=x"]`).
-    Otherwise the text is split on `separator`, or is one item when the question has none (templates,
-    which hold commas too often for any separator to be safe).
-    """
-    text = text.strip()
-    if text.startswith("["):
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{name} {text[:60]!r}: starts with [ but is not a JSON array ({exc.msg}); "
-                             'write a list as ["one", "two"] and a single value that starts with [ as ["[...]"]') from None
-        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-            raise UsageError(f"{name} {text[:60]!r}: expected a JSON array of strings")
-        return tuple(items)
-    if separator is None:
-        return (text,) if text else ()
-    parts = text.split(separator) if separator != " " else text.split()
-    return tuple(part.strip() for part in parts if part.strip())

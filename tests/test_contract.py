@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,15 +14,15 @@ from generator.contract import (
     cluster_view,
     compose_env,
     env_templates,
-    parse_list_text,
     parse_node_env,
     parse_port,
     render_args,
     render_env,
     shared_env,
+    yaml_quoted,
 )
 from generator.errors import UsageError
-from generator.render import _compose_value
+from generator.listtext import parse_list_text
 
 
 def cluster(nodes=3, id_base=0, ports=()):
@@ -190,8 +191,13 @@ def test_any_template_text_is_a_value_or_one_usage_error(source):
 
 
 def test_compose_env_escapes_text_and_interpolates_from_host():
-    assert compose_env("a$b", _compose_value) == '"a$$b"'
-    assert compose_env(FromHost("TOKEN"), _compose_value) == '"${TOKEN}"'
+    assert compose_env("a$b") == '"a$$b"'
+    assert compose_env(FromHost("TOKEN")) == '"${TOKEN}"'
+
+
+@given(st.text())
+def test_yaml_quoted_reads_back_as_the_text(text):
+    assert yaml.safe_load("v: " + yaml_quoted(text))["v"] == text
 
 
 def test_shared_env_keeps_what_every_node_has_alike():
@@ -270,3 +276,22 @@ def test_bracketed_text_that_is_not_a_list_of_strings(text):
 @given(st.lists(st.text()))
 def test_json_form_round_trips_any_list(items):
     assert parse_list_text("node_env", json.dumps(items), None) == tuple(items)
+
+
+def test_compose_reads_rendered_values_back_and_takes_host_values_from_the_host(monkeypatch):
+    from tests.validators import compose_resolved
+
+    monkeypatch.setenv("API_TOKEN", "from-the-host")
+    templates = env_templates(['ODD=a$b ${HOME} "q" \\ {{ node.id }} é', "HOME_DIR=$HOME"], 2)
+    envs = render_env(templates, cluster(2), ["API_TOKEN"])
+    services = "".join(
+        f"  app-{i}:\n    image: app:latest\n    environment:\n"
+        + "".join(f"      {key}: {compose_env(value)}\n" for key, value in env)
+        for i, env in enumerate(envs)
+    )
+    resolved = compose_resolved("services:\n" + services)["services"]
+    # `config` writes a compose file again, so a literal `$` comes back doubled
+    assert resolved["app-1"]["environment"]["ODD"] == 'a$$b $${HOME} "q" \\ 1 é'
+    assert resolved["app-0"]["environment"]["HOME_DIR"] == "$$HOME"
+    assert resolved["app-0"]["environment"]["API_TOKEN"] == "from-the-host"
+    assert resolved["app-0"]["environment"]["PEERS"] == "app-1:9000"

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+import shlex
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Mapping
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from .errors import UsageError
+from .ports import NamedPort
 
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-PORT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-RESERVED_PORT_NAMES = frozenset({"http", "raft"})
+MAX_ID_BASE = 1_000_000
 MAX_REPEAT = 1 << 16  # longest string or list a template may build with `*`
 VARIABLES = "node, cluster, http_port, raft_port, data_dir, ports"
 
@@ -62,17 +62,6 @@ class ClusterView:
     @property
     def size(self) -> int:
         return len(self.nodes)
-
-
-@dataclass(frozen=True)
-class NamedPort:
-    """A client port besides HTTP (`--port NAME=N`), published per node as N + index on the host."""
-
-    name: str
-    port: int
-
-    def host_port(self, index: int) -> int:
-        return self.port + index
 
 
 @dataclass(frozen=True)
@@ -152,6 +141,17 @@ def _flag_text(flag: str, value: str) -> str:
     return f"{flag} {json.dumps(shown, ensure_ascii=False)}"
 
 
+def check_id_base(id_base: int) -> None:
+    if not 0 <= id_base <= MAX_ID_BASE:
+        raise UsageError(f"--id-base {id_base}: node ids start at a number from 0 to {MAX_ID_BASE}")
+
+
+def describe(env: Sequence[tuple[str, EnvValue]], args: Sequence[str]) -> list[str]:
+    """One node's contract as the wizard and the summary show it: `KEY=value` lines, then the command."""
+    lines = [f"{key}={value}" + (" (from the host)" if isinstance(value, FromHost) else "") for key, value in env]
+    return lines + ([f"command: {shlex.join(args)}"] if args else [])
+
+
 def parse_node_env(text: str) -> tuple[str, str]:
     """`KEY=TEMPLATE` -> (KEY, TEMPLATE), the key checked."""
     key, equals, template = text.partition("=")
@@ -191,28 +191,35 @@ def render_env(
     templates: Sequence[tuple[str, str]], cluster: ClusterView, from_host: Sequence[str] = ()
 ) -> tuple[tuple[tuple[str, EnvValue], ...], ...]:
     """Per node, the (KEY, value) environment; `from_host` keys come last as FromHost values."""
-    keys = [key for key, _ in templates]
-    for key in from_host:
+    keys = {key for key, _ in templates}
+    for i, key in enumerate(from_host):
         check_env_key("--node-env-from-host", key)
+        if key in from_host[:i]:
+            raise UsageError(f"--node-env-from-host {key}: given twice; keep one")
         if key in keys:
-            raise UsageError(f"--node-env-from-host {key}: {key} is also set by a template; keep one of them")
-        keys.append(key)
-    compiled = [(key, _flag_text("--node-env", f"{key}={source}"), _compile(_flag_text("--node-env", f"{key}={source}"), source))
-                for key, source in templates]
+            builtin = " (the built-in contract sets it; --no-default-env turns that off)" if key in dict(DEFAULT_ENV) else ""
+            raise UsageError(f"--node-env-from-host {key}: {key} is also set by a template{builtin}; keep one of them")
+    flags = [_flag_text("--node-env", f"{key}={source}") for key, source in templates]
+    compiled = [(key, flag, _compile(flag, source)) for (key, source), flag in zip(templates, flags)]
     result = []
     for node in cluster.nodes:
         env: list[tuple[str, EnvValue]] = []
         for key, flag, template in compiled:
             value = _render(flag, template, node, cluster)
-            bad = next((name for ch, name in (("\x00", "a NUL"), ("\n", "a newline"), ("\r", "a carriage return")) if ch in value), None)
-            if bad is None and any("\ud800" <= ch <= "\udfff" for ch in value):
-                bad = "invalid UTF-8"
-            if bad:
-                raise UsageError(f"{flag}: node {node.index} ({node.service}): the value holds {bad}, which an environment variable cannot carry")
+            problem = _env_problem(value)
+            if problem:
+                raise UsageError(f"{flag}: node {node.index} ({node.service}): the value holds {problem}, which an environment variable cannot carry")
             env.append((key, value))
         env += [(key, FromHost(key)) for key in from_host]
         result.append(tuple(env))
     return tuple(result)
+
+
+def _env_problem(value: str) -> str | None:
+    for ch, name in (("\x00", "a NUL"), ("\n", "a newline"), ("\r", "a carriage return")):
+        if ch in value:
+            return name
+    return "invalid UTF-8" if any("\ud800" <= ch <= "\udfff" for ch in value) else None
 
 
 def render_args(templates: Sequence[str], cluster: ClusterView) -> tuple[tuple[str, ...], ...]:
@@ -261,50 +268,3 @@ def yaml_quoted(text: str) -> str:
         else:
             out.append(f"\\U{code:08x}")
     return '"' + "".join(out) + '"'
-
-
-# --- named client ports ----------------------------------------------------------------------------
-
-
-def parse_port(text: str) -> NamedPort:
-    """`NAME=N` (`--port client=6379`)."""
-    name, equals, number = text.partition("=")
-    if not equals or not PORT_NAME.match(name) or name in RESERVED_PORT_NAMES:
-        raise UsageError(
-            f"--port {text!r}: expected NAME=PORT with NAME in lowercase letters, digits and _ "
-            "(not http or raft, which have their own flags), such as client=6379"
-        )
-    try:
-        port = int(number)
-    except ValueError:
-        raise UsageError(f"--port {text!r}: {number!r} is not a port number") from None
-    if not 1 <= port <= 65535:
-        raise UsageError(f"--port {text!r}: a port is a number from 1 to 65535")
-    return NamedPort(name, port)
-
-
-def check_ports(
-    ports: Sequence[NamedPort], *, http_port: int, raft_port: int, first_host_port: int, nodes: int, publish_raft: bool
-) -> None:
-    """Container ports distinct; published host ranges (port .. port+nodes-1 each) inside 65535 and apart."""
-    taken = {http_port: "--http-port", raft_port: "--raft-port"}
-    ranges = [("--host-port", first_host_port)] + ([("--raft-port", raft_port)] if publish_raft else [])
-    names: set[str] = set()
-    for port in ports:
-        flag = f"--port {port.name}={port.port}"
-        if port.name in names:
-            raise UsageError(f"{flag}: the name {port.name} is given twice; keep one")
-        if port.port in taken:
-            raise UsageError(f"{flag}: port {port.port} is also {taken[port.port]}; give each port its own number")
-        if port.host_port(nodes - 1) > 65535:
-            raise UsageError(f"{flag} with --nodes {nodes} needs host ports up to {port.host_port(nodes - 1)}, past 65535")
-        names.add(port.name)
-        taken[port.port] = flag
-        ranges.append((flag, port.port))
-    for i, (flag, start) in enumerate(ranges):
-        for other, other_start in ranges[:i]:  # the later flag is named first: it is the one to move
-            if start < other_start + nodes and other_start < start + nodes:
-                raise UsageError(
-                    f"{flag}: host ports {start}-{start + nodes - 1} overlap those of {other} "
-                    f"({other_start}-{other_start + nodes - 1}); move one of them"
-                )

@@ -9,13 +9,12 @@ from hypothesis import strategies as st
 
 from generator.contract import (
     FromHost,
-    NamedPort,
-    check_ports,
+    check_id_base,
     cluster_view,
     compose_env,
+    describe,
     env_templates,
     parse_node_env,
-    parse_port,
     render_args,
     render_env,
     shared_env,
@@ -23,6 +22,7 @@ from generator.contract import (
 )
 from generator.errors import UsageError
 from generator.listtext import parse_list_text
+from generator.ports import NamedPort, check_ports, parse_port
 
 
 def cluster(nodes=3, id_base=0, ports=()):
@@ -295,3 +295,26 @@ def test_compose_reads_rendered_values_back_and_takes_host_values_from_the_host(
     assert resolved["app-0"]["environment"]["HOME_DIR"] == "$$HOME"
     assert resolved["app-0"]["environment"]["API_TOKEN"] == "from-the-host"
     assert resolved["app-0"]["environment"]["PEERS"] == "app-1:9000"
+
+
+def test_from_host_key_given_twice():
+    with pytest.raises(UsageError, match="--node-env-from-host TOKEN: given twice"):
+        render_env((), cluster(), ["TOKEN", "TOKEN"])
+
+
+def test_from_host_key_of_the_built_in_contract_says_how_to_free_it():
+    with pytest.raises(UsageError, match="--no-default-env"):
+        render_env(env_templates([], 3), cluster(), ["PEERS"])
+
+
+@pytest.mark.parametrize("value", [-1, 1_000_001])
+def test_id_base_range(value):
+    with pytest.raises(UsageError, match="--id-base"):
+        check_id_base(value)
+
+
+def test_describe_shows_the_contract_of_one_node():
+    view = cluster(2)
+    env = render_env(env_templates([], 2, default_env=False) + (("APP_ID", "{{ node.id }}"),), view, ["TOKEN"])[1]
+    args = render_args(["--name", "node {{ node.id }}"], view)[1]
+    assert describe(env, args) == ["APP_ID=1", "TOKEN=${TOKEN} (from the host)", "command: --name 'node 1'"]

@@ -6,6 +6,7 @@ that reports 127.0.0.1 as the container's own address (in a container it reports
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -209,3 +210,23 @@ def test_path_reaches_the_request_as_data(own_address):
     assert run_probe(probe_command("http", "debian-slim", port=server.port, path=path), own_address("127.0.0.1")) == 0
     assert server.requests[0].startswith(f"GET {path} HTTP/1.0\r\n".encode())
 
+
+
+def test_every_probe_is_a_healthcheck_buildkit_and_hadolint_accept():
+    """As the Dockerfile writes it (exec form, a JSON array): parsed back word for word, no finding."""
+    from tests.validators import buildkit_parse, hadolint_many
+
+    commands = {
+        f"{runtime}-{kind}-{path}": probe_command(kind, runtime, port=8080, path=path, health_exec=("/bin/app", "ping"))
+        for runtime, shell in SHELLS.items()
+        for kind in (("http", "tcp", "exec") if shell else ("exec",))
+        for path in ((None, "/health") if kind == "http" else (None,))
+    }
+    texts = {
+        name: f'FROM debian:bookworm-slim\nUSER 10001:10001\nHEALTHCHECK --interval=10s CMD {json.dumps(list(command))}\nCMD ["app"]\n'
+        for name, command in commands.items()
+    }
+    for name, text in texts.items():
+        healthcheck = next(c for c in buildkit_parse(text) if c.cmd == "HEALTHCHECK")
+        assert list(healthcheck.value)[1:] == list(commands[name]), name  # ("CMD", *command)
+    assert hadolint_many(texts) == {name: [] for name in texts}

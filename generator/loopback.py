@@ -26,11 +26,14 @@ _IN_CODE = (
     (re.compile(r"\bIpv6Addr::LOCALHOST\b"), "[::1]"),
 )
 # Words of a listening statement; `serve` but not `server` (a client's server address is not a bind).
-_BIND = re.compile(r"(?i:\w*(?:bind|listen)\w*)|\bserve(?:_\w+)?\b|\b(?:TcpListener|UdpSocket|HttpServer|Server)\b")
+_BIND = re.compile(r"(?i:bind|listen)|\bserve(?:_\w+)?\b|\b(?:TcpListener|UdpSocket|HttpServer|Server)\b")
 _BINDING = re.compile(r"\b(let|const|static)\s+(?:mut\s+)?([A-Za-z_]\w*)")
 _FIELD = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?([A-Za-z_]\w*)\s*:")
 _ADDRESS_NAME = re.compile(r"(?i)addr|host|^ip$")
 _CONTINUES = ("(", ",", "=", "[")
+_RAW_START = re.compile(r'r(#*)"')
+_STRING_BODY = re.compile(r'(?:[^"\\]|\\.)*', re.S)  # up to the closing quote
+_TOKEN = re.compile(r"""//|/\*|"|r#*"|'""")  # where a comment, a string or a char literal may start
 _WORDISH = re.compile(r"^[A-Za-z_][\w.-]*$")
 
 _CONFIG_SUFFIXES = (".toml", ".yaml", ".yml", ".json", ".env")
@@ -116,6 +119,16 @@ def _listens(code: list[str], anchor: int, bind_lines: list[str]) -> bool:
     return False
 
 
+def _raw_string_at(text: str, i: int) -> bool:
+    """`r"`, `r#"` (or `br"`) starting a raw string at i, not the end of an identifier such as `for"`."""
+    if not _RAW_START.match(text, i):
+        return False
+    before = text[max(0, i - 2) : i]
+    if before.endswith("b"):
+        before = before[:-1]
+    return not before or not (before[-1].isalnum() or before[-1] == "_")
+
+
 def _canonical(text: str) -> str:
     return "[::1]" if "::1" in text else text
 
@@ -127,45 +140,48 @@ def _lex(text: str) -> tuple[list[str], list[tuple[int, int, str]]]:
     strings: list[tuple[int, int, str]] = []
     i, n, line = 0, len(text), 0
     while i < n:
-        ch = text[i]
+        token = _TOKEN.search(text, i)
+        start = token.start() if token else n
+        out.append(text[i:start])  # plain code, copied as it is
+        line += text.count("\n", i, start)
+        i = start
+        if token is None:
+            break
         if text.startswith("//", i):
             end = text.find("\n", i)
             i = end if end != -1 else n
         elif text.startswith("/*", i):
-            depth, i = 1, i + 2
-            while i < n and depth:
-                if text.startswith("/*", i):
-                    depth, i = depth + 1, i + 2
-                elif text.startswith("*/", i):
-                    depth, i = depth - 1, i + 2
+            depth, j = 1, i + 2
+            while j < n and depth:
+                if text.startswith("/*", j):
+                    depth, j = depth + 1, j + 2
+                elif text.startswith("*/", j):
+                    depth, j = depth - 1, j + 2
                 else:
-                    if text[i] == "\n":
-                        out.append("\n")
-                        line += 1
-                    i += 1
-        elif ch == '"' or (ch == "r" and re.match(r'r#*"', text[i:]) and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")
-                                                                        or (text[i - 1] == "b" and (i < 2 or not text[i - 2].isalnum())))):
-            hashes = 0
-            if ch == "r":
-                hashes = len(re.match(r"r(#*)", text[i:]).group(1))
+                    j += 1
+            out.append("\n" * text.count("\n", i, j))
+            line += text.count("\n", i, j)
+            i = j
+        elif text[i] == '"' or _raw_string_at(text, i):
+            raw, hashes = text[i] == "r", 0
+            if raw:
+                hashes = len(_RAW_START.match(text, i).group(1))
                 i += 1 + hashes
             end_mark = '"' + "#" * hashes
-            j = i + 1
-            while j < n and not text.startswith(end_mark, j):
-                j += 2 if (text[j] == "\\" and not hashes) else 1
+            j = text.find(end_mark, i + 1) if raw else _STRING_BODY.match(text, i + 1).end()
+            j = j if 0 <= j < n else n
             content = text[i + 1 : j]
             strings.append((line, line + content.count("\n"), content))
             out.append(f'"{content}"' if _WORDISH.match(content) else '"S"' + "\n" * content.count("\n"))
             line += content.count("\n")
             i = j + len(end_mark)
-        elif ch == "'" and i + 2 < n and (text[i + 1] == "\\" or text[i + 2] == "'"):
+        elif text[i] == "'" and i + 2 < n and (text[i + 1] == "\\" or text[i + 2] == "'"):
             j = text.find("'", i + 3) if text[i + 1] == "\\" else i + 2
             j = j if j != -1 else n
             out.append("'c'")
             i = j + 1
-        else:
-            out.append(ch)
-            line += ch == "\n"
+        else:  # an `r` that starts no raw string, or a lifetime's `'`
+            out.append(text[i])
             i += 1
     return "".join(out).split("\n"), strings
 

@@ -318,3 +318,23 @@ def test_describe_shows_the_contract_of_one_node():
     env = render_env(env_templates([], 2, default_env=False) + (("APP_ID", "{{ node.id }}"),), view, ["TOKEN"])[1]
     args = render_args(["--name", "node {{ node.id }}"], view)[1]
     assert describe(env, args) == ["APP_ID=1", "TOKEN=${TOKEN} (from the host)", "command: --name 'node 1'"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{{ self.__init__.__globals__ }}",
+        "{{ lipsum.__globals__['os'].popen('id').read() }}",
+        "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ node.peers.__class__ }}",
+        "{{ range.__self__ }}",
+        "{% for x in range(1000000) %}x{% endfor %}",
+        "{{ cluster.nodes | attr('__class__') }}",
+    ],
+)
+def test_template_injection_payloads_are_refused(payload):
+    with pytest.raises(UsageError) as error:
+        render_args([payload], cluster())
+    assert str(error.value).startswith('--node-arg "')
+    assert any(word in str(error.value) for word in ("not allowed", "unknown variable", "cannot render"))

@@ -1,0 +1,295 @@
+"""The loopback check: does the chosen binary listen on 127.0.0.1, localhost or [::1] by default?
+
+Inside a container such a server cannot be reached through its published port (connections are
+reset), and nothing else says why. This is a cheap text scan, not a Rust parser: it reads the
+binary's crate (its target root and src/, other binaries' files left out), the path dependencies it
+compiles, and the config files shipped next to them, and reports a loopback address only where it
+is in a bind/listen context. Reading stops at a size cap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import features
+from .inspect import Binary, ProjectFacts
+
+MAX_FILE_BYTES = 256 * 1024
+MAX_TOTAL_BYTES = 4 * 1024 * 1024
+
+_IN_STRING = re.compile(r"127\.0\.0\.1|\blocalhost\b|\[::1\]|(?<![\w:])::1(?![\w:])")
+_IN_CODE = (
+    (re.compile(r"\[\s*127\s*,\s*0\s*,\s*0\s*,\s*1\s*\]|Ipv4Addr::new\(\s*127\s*,\s*0\s*,\s*0\s*,\s*1\s*\)|\bIpv4Addr::LOCALHOST\b"), "127.0.0.1"),
+    (re.compile(r"\bIpv6Addr::LOCALHOST\b"), "[::1]"),
+)
+# Words of a listening statement; `serve` but not `server` (a client's server address is not a bind).
+_BIND = re.compile(r"(?i:bind|listen)|\bserve(?:_\w+)?\b|\b(?:TcpListener|UdpSocket|HttpServer|Server)\b")
+_BINDING = re.compile(r"\b(let|const|static)\s+(?:mut\s+)?([A-Za-z_]\w*)")
+_FIELD = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?([A-Za-z_]\w*)\s*:")
+_ADDRESS_NAME = re.compile(r"(?i)addr|host|^ip$")
+_CONTINUES = ("(", ",", "=", "[")
+_RAW_START = re.compile(r'r(#*)"')
+_STRING_BODY = re.compile(r'(?:[^"\\]|\\.)*', re.S)  # up to the closing quote
+_TOKEN = re.compile(r"""//|/\*|"|r#*"|'""")  # where a comment, a string or a char literal may start
+_WORDISH = re.compile(r"^[A-Za-z_][\w.-]*$")
+
+_CONFIG_SUFFIXES = (".toml", ".yaml", ".yml", ".json", ".env")
+_NOT_CONFIG = {"cargo.toml", "cargo.lock", "rust-toolchain.toml", "rustfmt.toml", ".rustfmt.toml", "clippy.toml", ".clippy.toml",
+               "deny.toml", "package.json", "package-lock.json", "tsconfig.json", "renovate.json"}
+_CONFIG_DIRS = ("", "config", "configs", "conf", "etc")
+_CONFIG_KEY = re.compile(r"""^\s*(?:-\s+)?["']?([A-Za-z0-9_.\-]+)["']?\s*[:=]\s*(.*)$""")
+_CLIENT_WORDS = re.compile(r"(?i)db|database|postgres|mysql|redis|sql|mongo|cache|smtp|mail|client|upstream|proxy|backend|"
+                           r"remote|peer|target|sentry|otel|otlp|jaeger|telemetry|metrics|broker|kafka|amqp|nats|s3")
+
+
+@dataclass(frozen=True)
+class Finding:
+    line: int
+    address: str
+    key: str | None = None  # the config key that sets it (config files)
+
+
+def check_loopback(facts: ProjectFacts, binary: Binary, extra_features: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Warnings for the binary's default listeners on loopback, with file:line and what to do."""
+    warnings: list[str] = []
+    budget = [MAX_TOTAL_BYTES]
+    sources = [(path, text) for path in _rust_files(facts, binary, extra_features) if (text := _read(path, budget)) is not None]
+    for path, findings in scan_rust_files(sources):
+        for found in findings:
+            warnings.append(
+                f"the app binds {found.address} at {_shown(facts, path)}:{found.line}; inside a container nothing outside can "
+                "reach it: make the address configurable and pass 0.0.0.0 with --node-arg/--node-env"
+            )
+    for path in _config_files(facts, binary):
+        text = _read(path, budget)
+        for found in scan_config(text) if text is not None else ():
+            warnings.append(
+                f"the shipped config {_shown(facts, path)}:{found.line} sets {found.key} to {found.address}; inside a container "
+                "nothing outside can reach it: pass 0.0.0.0 with --node-arg/--node-env or change the file"
+            )
+    if budget[0] < 0:
+        warnings.append(f"the loopback check stopped after {MAX_TOTAL_BYTES // (1024 * 1024)} MiB of sources; the rest was not read")
+    return tuple(dict.fromkeys(warnings))
+
+
+# --- Rust sources ----------------------------------------------------------------------------------
+
+
+def scan_rust_files(files: list[tuple[Path, str]]) -> list[tuple[Path, list[Finding]]]:
+    """Findings per file; a `const`/`static` may be bound to a listener in another file of the crate."""
+    lexed = [(path, *_lex(text)) for path, text in files]
+    uses = [line for _, code, _ in lexed for line in code if _BIND.search(line)]
+    return [(path, _findings(code, strings, uses)) for path, code, strings in lexed]
+
+
+def scan_rust(text: str) -> list[Finding]:
+    return scan_rust_files([(Path("x.rs"), text)])[0][1]
+
+
+def _findings(code: list[str], strings: list[tuple[int, int, str]], bind_lines: list[str]) -> list[Finding]:
+    found: dict[int, Finding] = {}
+    candidates = [(start + content[: m.start()].count("\n"), start, _canonical(m.group()))
+                  for start, _end, content in strings for m in _IN_STRING.finditer(content)]
+    candidates += [(n, n, address) for n, line in enumerate(code) for pattern, address in _IN_CODE if pattern.search(line)]
+    for line, anchor, address in candidates:
+        if line not in found and _listens(code, anchor, bind_lines):
+            found[line] = Finding(line + 1, address)
+    return sorted(found.values(), key=lambda f: f.line)
+
+
+def _listens(code: list[str], anchor: int, bind_lines: list[str]) -> bool:
+    first = anchor
+    while first > 0 and anchor - first < 3 and code[first - 1].rstrip().endswith(_CONTINUES):
+        first -= 1
+    context = " ".join(code[first : anchor + 1])
+    if _BIND.search(context):
+        return True
+    bound = _BINDING.search(context)
+    if bound:
+        name = re.compile(rf"\b{re.escape(bound.group(2))}\b")
+        later = code[anchor + 1 : anchor + 60] if bound.group(1) == "let" else bind_lines  # a const may be used anywhere
+        return any(name.search(line) and _BIND.search(line) for line in later)
+    if "default_value" in context:  # a clap default, for a field named as a listen address
+        field = next((m.group(1) for line in code[anchor + 1 : anchor + 4] if (m := _FIELD.match(line))), "")
+        # `host`/`addr` also name where a client connects to: they count in a file that listens somewhere
+        return bool(re.search("(?i)bind|listen", field) or (_ADDRESS_NAME.search(field) and any(map(_BIND.search, code))))
+    return False
+
+
+def _raw_string_at(text: str, i: int) -> bool:
+    """`r"`, `r#"` (or `br"`) starting a raw string at i, not the end of an identifier such as `for"`."""
+    if not _RAW_START.match(text, i):
+        return False
+    before = text[max(0, i - 2) : i]
+    if before.endswith("b"):
+        before = before[:-1]
+    return not before or not (before[-1].isalnum() or before[-1] == "_")
+
+
+def _canonical(text: str) -> str:
+    return "[::1]" if "::1" in text else text
+
+
+def _lex(text: str) -> tuple[list[str], list[tuple[int, int, str]]]:
+    """Code lines with comments removed and each string literal as `"S"` (or its text when it is one word,
+    such as an environment variable's name), and the literals as (first line, last line, content)."""
+    out: list[str] = []
+    strings: list[tuple[int, int, str]] = []
+    i, n, line = 0, len(text), 0
+    while i < n:
+        token = _TOKEN.search(text, i)
+        start = token.start() if token else n
+        out.append(text[i:start])  # plain code, copied as it is
+        line += text.count("\n", i, start)
+        i = start
+        if token is None:
+            break
+        if text.startswith("//", i):
+            end = text.find("\n", i)
+            i = end if end != -1 else n
+        elif text.startswith("/*", i):
+            depth, j = 1, i + 2
+            while j < n and depth:
+                if text.startswith("/*", j):
+                    depth, j = depth + 1, j + 2
+                elif text.startswith("*/", j):
+                    depth, j = depth - 1, j + 2
+                else:
+                    j += 1
+            out.append("\n" * text.count("\n", i, j))
+            line += text.count("\n", i, j)
+            i = j
+        elif text[i] == '"' or _raw_string_at(text, i):
+            raw, hashes = text[i] == "r", 0
+            if raw:
+                hashes = len(_RAW_START.match(text, i).group(1))
+                i += 1 + hashes
+            end_mark = '"' + "#" * hashes
+            j = text.find(end_mark, i + 1) if raw else _STRING_BODY.match(text, i + 1).end()
+            j = j if 0 <= j < n else n
+            content = text[i + 1 : j]
+            strings.append((line, line + content.count("\n"), content))
+            out.append(f'"{content}"' if _WORDISH.match(content) else '"S"' + "\n" * content.count("\n"))
+            line += content.count("\n")
+            i = j + len(end_mark)
+        elif text[i] == "'" and i + 2 < n and (text[i + 1] == "\\" or text[i + 2] == "'"):
+            j = text.find("'", i + 3) if text[i + 1] == "\\" else i + 2
+            j = j if j != -1 else n
+            out.append("'c'")
+            i = j + 1
+        else:  # an `r` that starts no raw string, or a lifetime's `'`
+            out.append(text[i])
+            i += 1
+    return "".join(out).split("\n"), strings
+
+
+# --- config files ----------------------------------------------------------------------------------
+
+
+def scan_config(text: str) -> list[Finding]:
+    """`key = value` / `key: value` / `"key": value` / `KEY=value` lines that set a listen address to loopback."""
+    found = []
+    parents: list[tuple[int, str]] = []  # (indent, key) of the enclosing YAML/JSON mappings
+    section = ""
+    for number, raw in enumerate(text.splitlines(), 1):
+        stripped = raw.strip()
+        if not stripped or stripped.startswith(("#", "//", ";")):
+            continue
+        if re.match(r"^\[\[?[^\]=]+\]\]?$", stripped):  # a TOML table
+            section = stripped.strip("[]")
+            continue
+        indent = len(raw) - len(raw.lstrip())
+        while parents and parents[-1][0] >= indent:
+            parents.pop()
+        match = _CONFIG_KEY.match(raw)
+        if not match:
+            continue
+        key, value = match.group(1), match.group(2).strip()
+        if value in ("", "{", "|", ">"):
+            parents.append((indent, key))
+            continue
+        address = _IN_STRING.search(value)
+        if address and _listen_key(key, [section, *(k for _, k in parents)], value):
+            found.append(Finding(number, _canonical(address.group()), key))
+    return found
+
+
+def _listen_key(key: str, context: list[str], value: str) -> bool:
+    lowered = key.lower()
+    if re.search("bind|listen", lowered):
+        return True
+    words = re.split(r"[._\-]", lowered)
+    if words[-1] not in ("host", "addr", "address", "ip", "interface") or "://" in value:
+        return False
+    return not _CLIENT_WORDS.search(" ".join([*context, *words[:-1]]))
+
+
+# --- which files ----------------------------------------------------------------------------------
+
+
+def _rust_files(facts: ProjectFacts, binary: Binary, extra_features: tuple[str, ...]) -> Iterator[Path]:
+    package = facts.workspace.package(binary.package)
+    if package is None:
+        return
+    target = next((t for t in package.binaries if t.name == binary.name), None)
+    root_file = package.root / target.path if target else None
+    others = {(package.root / t.path).resolve() for t in package.targets if t.kind != "lib" and t is not target}
+    if root_file is not None:
+        yield root_file
+    wanted = frozenset({"default", *binary.required_features, *extra_features})
+    compiled = features.resolve(facts.workspace.members, {package.name: wanted}, all_features=False).packages
+    for member in facts.workspace.members:
+        if member.name != package.name and member.name not in compiled:
+            continue
+        own = member is package
+        for path in sorted((member.root / "src").rglob("*.rs")):
+            resolved = path.resolve()
+            relative = path.relative_to(member.root / "src").parts
+            if resolved in others or (root_file and resolved == root_file.resolve()):
+                continue
+            if relative[0] == "bin" and not (own and root_file and _inside_bin(path, root_file)):
+                continue  # another binary's files (its root is left out above; its modules here)
+            if not own and relative == ("main.rs",):
+                continue
+            yield path
+
+
+def _inside_bin(path: Path, root_file: Path) -> bool:
+    """A module of a multi-file binary (src/bin/<name>/...) whose root is the chosen one."""
+    return root_file.name == "main.rs" and root_file.parent in path.parents
+
+
+def _config_files(facts: ProjectFacts, binary: Binary) -> Iterator[Path]:
+    package = facts.workspace.package(binary.package)
+    roots = dict.fromkeys([package.root if package else facts.root, facts.root])
+    for root in roots:
+        for folder in _CONFIG_DIRS:
+            directory = root / folder
+            if not directory.is_dir():
+                continue
+            for path in sorted(directory.iterdir()):
+                name = path.name.lower()
+                if path.is_file() and name not in _NOT_CONFIG and (name.endswith(_CONFIG_SUFFIXES) or name.startswith(".env")):
+                    yield path
+
+
+def _read(path: Path, budget: list[int]) -> str | None:
+    """The file's text; None past the per-file cap (generated or vendored code) or once the budget is spent."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None
+        budget[0] -= size
+        return path.read_text(encoding="utf-8", errors="replace") if budget[0] >= 0 else None
+    except OSError:
+        return None
+
+
+def _shown(facts: ProjectFacts, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(facts.root.resolve()).as_posix()
+    except ValueError:
+        return str(path)

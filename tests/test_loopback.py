@@ -1,0 +1,146 @@
+"""The loopback check: listeners bound to 127.0.0.1, localhost or [::1] in a binary's sources and shipped configs."""
+
+from pathlib import Path
+
+import pytest
+
+from generator import loopback
+from generator.inspect import inspect_project
+from generator.loopback import check_loopback, scan_config, scan_rust, scan_rust_files
+
+MANIFESTS = Path(__file__).resolve().parent / "manifests"
+SAMPLES = Path(__file__).resolve().parent.parent / "sample-crates"
+
+
+def warnings_for(case: Path, binary: str | None = None):
+    facts = inspect_project(case)
+    chosen = facts.binary(binary) if binary else facts.default_binary
+    return check_loopback(facts, chosen)
+
+
+def lines(text: str) -> list[tuple[int, str]]:
+    return [(f.line, f.address) for f in scan_rust(text)]
+
+
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ('let l = TcpListener::bind("127.0.0.1:6379").await?;', [(1, "127.0.0.1")]),
+        ('let l = TcpListener::bind(&format!("127.0.0.1:{}", port)).await?;', [(1, "127.0.0.1")]),  # mini-redis 0.4.1
+        ('HttpServer::new(app)\n    .bind(("localhost", 8080))?', [(2, "localhost")]),
+        ('let s = TcpListener::bind(\n    "[::1]:50051",\n);', [(2, "[::1]")]),
+        ("let addr = SocketAddr::from(([127, 0, 0, 1], 3000));\nlet l = TcpListener::bind(addr).await?;", [(1, "127.0.0.1")]),
+        ('let addr = "[::1]:50051".parse()?;\nServer::builder().add_service(svc).serve(addr).await?;', [(1, "[::1]")]),
+        ("warp::serve(routes).run(([127, 0, 0, 1], 3030)).await;", [(1, "127.0.0.1")]),
+        ("let l = TcpListener::bind((Ipv6Addr::LOCALHOST, 80))?;", [(1, "[::1]")]),
+        ("let l = UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 53))?;", [(1, "127.0.0.1")]),
+        ('Config { listen_addr: "127.0.0.1:8080".into(), ..Default::default() }', [(1, "127.0.0.1")]),
+        ('let a = env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());', [(1, "127.0.0.1")]),
+        ('let l = TcpListener::bind(r#"127.0.0.1:80"#)?;', [(1, "127.0.0.1")]),
+        ('#[arg(long, default_value = "127.0.0.1:8080")]\nlisten: SocketAddr,', [(1, "127.0.0.1")]),
+        ('#[arg(long, default_value = "127.0.0.1")]\npub host: String,\n}\nfn f() { TcpListener::bind((a.host, 1)); }', [(1, "127.0.0.1")]),
+        ("let mut addr = \"localhost:1\".to_string();\n" + "\n" * 10 + "app.listen(addr).await?;", [(1, "localhost")]),
+    ],
+)
+def test_listeners_found(source, expected):
+    assert lines(source) == expected
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        '// TcpListener::bind("127.0.0.1:80")',
+        '/* TcpListener::bind("127.0.0.1:80") */ fn main() {}',
+        '/// let l = TcpListener::bind("localhost:6379")?;\nfn f() {}',
+        'let s = TcpStream::connect("127.0.0.1:6379")?;',
+        "let addr = SocketAddr::from(([127, 0, 0, 1], port));\nlet s = TcpStream::connect_timeout(&addr, t)?;",  # raft-node's healthcheck
+        'let l = TcpListener::bind("0.0.0.0:8080")?;\nprintln!("listening, try curl http://localhost:8080");',
+        'const USAGE: &str = "\\\nserve   listen on the port\nhealthcheck GET http://127.0.0.1/health";\nfn main() { println!("{USAGE}"); }',
+        '#[arg(long, default_value = "127.0.0.1")]\nhost: String,\n}\nfn f() { TcpStream::connect((a.host, 1)); }',  # a client's --host
+        "let c = '\"'; let s = \"localhost\"; connect(s);",
+        'let server_url = "http://localhost:9000";\nreqwest::get(server_url);',
+    ],
+)
+def test_quiet(source):
+    assert scan_rust(source) == []
+
+
+def test_a_const_bound_in_another_file():
+    files = [(Path("lib.rs"), 'pub const ADDR: &str = "127.0.0.1:7000";'), (Path("main.rs"), "let l = TcpListener::bind(lib::ADDR)?;")]
+    found = scan_rust_files(files)
+    assert [(path.name, [f.line for f in findings]) for path, findings in found] == [("lib.rs", [1]), ("main.rs", [])]
+
+
+def test_line_numbers_count_multi_line_strings_and_comments():
+    source = '/* one\ntwo */\nconst HELP: &str = "a\nb";\nfn main() {\n    let l = TcpListener::bind("127.0.0.1:1");\n}'
+    assert lines(source) == [(6, "127.0.0.1")]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('[server]\nlisten = "127.0.0.1:8080"\n', [(2, "listen")]),
+        ("bind_address: localhost\n", [(1, "bind_address")]),
+        ('{\n  "http": {\n    "host": "127.0.0.1",\n    "port": 8080\n  }\n}\n', [(3, "host")]),
+        ("HOST=127.0.0.1\nLISTEN_ADDR=[::1]:80\n", [(1, "HOST"), (2, "LISTEN_ADDR")]),
+        ("server:\n  addr: 127.0.0.1:9000\n", [(2, "addr")]),
+    ],
+)
+def test_config_listeners(text, expected):
+    assert [(f.line, f.key) for f in scan_config(text)] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[database]\nhost = "localhost"\n',
+        "database:\n  host: localhost\n",
+        "DATABASE_HOST=localhost\nREDIS_ADDR=127.0.0.1:6379\n",
+        'server_url = "http://localhost:9000"\n',
+        'host = "http://127.0.0.1:9000"\n',
+        '# listen = "127.0.0.1:8080"\n',
+        'listen = "0.0.0.0:8080"\n',
+    ],
+)
+def test_config_quiet(text):
+    assert scan_config(text) == []
+
+
+# --- whole projects ---------------------------------------------------------------------------------
+
+
+def test_fixture_server_warns_with_file_line_and_what_to_do():
+    found = warnings_for(MANIFESTS / "loopback-bind", "loopy-server")
+    assert [w.split(";")[0] for w in found] == [
+        "the app binds localhost at src/bin/server.rs:7",
+        "the app binds 127.0.0.1 at src/lib.rs:4",  # the const, bound in server.rs
+        "the app binds 127.0.0.1 at net/src/lib.rs:4",  # a path dependency
+        "the shipped config .env:1 sets HOST to localhost",
+        "the shipped config config/default.toml:3 sets listen to 127.0.0.1",
+    ]
+    assert all("pass 0.0.0.0 with --node-arg/--node-env" in w for w in found)
+
+
+def test_other_binaries_files_are_not_scanned():
+    assert not any("cli.rs" in w for w in warnings_for(MANIFESTS / "loopback-bind", "loopy-server"))
+    assert any("src/bin/cli.rs:3" in w for w in warnings_for(MANIFESTS / "loopback-bind", "loopy-cli"))
+
+
+def test_quiet_fixture():
+    assert warnings_for(MANIFESTS / "loopback-quiet") == ()
+
+
+def test_quiet_on_raft_node():
+    assert warnings_for(SAMPLES / "raft-node") == ()
+
+
+def test_size_cap(monkeypatch):
+    monkeypatch.setattr(loopback, "MAX_TOTAL_BYTES", 200)
+    found = warnings_for(MANIFESTS / "loopback-bind", "loopy-server")
+    assert found[-1].startswith("the loopback check stopped after")
+    assert len(found) < 6
+
+
+def test_oversized_files_are_skipped(monkeypatch):
+    monkeypatch.setattr(loopback, "MAX_FILE_BYTES", 10)
+    assert warnings_for(MANIFESTS / "loopback-bind", "loopy-server") == ()

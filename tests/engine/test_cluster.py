@@ -78,7 +78,9 @@ def free_port_range(n: int, attempts: int = 200) -> int:
     ephemeral = ephemeral_ports()
     bases = [b for b in range(20000, 65536 - n) if b + n <= ephemeral.start or b >= ephemeral.stop]
     if not bases:
-        raise RuntimeError(f"no {n} ports above 20000 outside the ephemeral range {ephemeral.start}-{ephemeral.stop - 1}")
+        raise RuntimeError(
+            f"no {n} ports above 20000 outside the ephemeral range {ephemeral.start}-{ephemeral.stop - 1}"
+        )
     rng = random.Random()
     for _ in range(attempts):
         base = rng.choice(bases)

@@ -59,11 +59,31 @@ POLL = 0.1
 # Helpers
 
 
+def ephemeral_ports() -> range:
+    """The kernel's range for the local ports of outgoing connections (Linux's default if unreadable)."""
+    try:
+        low, high = (int(v) for v in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
 def free_port_range(n: int, attempts: int = 200) -> int:
-    """A base port such that base..base+n-1 can all be bound on 127.0.0.1 right now."""
+    """A base port such that base..base+n-1 can all be bound on 127.0.0.1 right now.
+
+    The range lies outside the ephemeral ports, so no outgoing connection (this test's polling or
+    another process's) takes one of its ports between the probe and `up`, or while a stopped node
+    waits to be started again on the same port.
+    """
+    ephemeral = ephemeral_ports()
+    bases = [b for b in range(20000, 65536 - n) if b + n <= ephemeral.start or b >= ephemeral.stop]
+    if not bases:
+        raise RuntimeError(
+            f"no {n} ports above 20000 outside the ephemeral range {ephemeral.start}-{ephemeral.stop - 1}"
+        )
     rng = random.Random()
     for _ in range(attempts):
-        base = rng.randrange(20000, 60000 - n)
+        base = rng.choice(bases)
         socks = []
         try:
             for p in range(base, base + n):

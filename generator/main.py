@@ -195,14 +195,16 @@ def update_command(
 @app.command("check")
 def check_command(
     path: Path = typer.Argument(Path("."), help="A folder with a Dockerfile, .dockerignore and compose file, or one of them."),
+    ignore: List[str] = typer.Option([], "--ignore", metavar="CODE", help="Waive a rule, e.g. SC305 (repeat or comma-separate; waivable rules only)."),
+    strict: bool = typer.Option(False, "--strict", help="Fail when a validator (hadolint, BuildKit's parser, Compose v2) is missing or cannot run."),
 ) -> None:
     """Check existing container files (generated or hand-written): lint, parse, and security rules."""
     with _handled_errors():
-        from .check import check_files, exit_status, format_findings  # the validators load only here
+        from .check import check, exit_status, format_report  # the validators load only here
 
-        findings = check_files(path)
-        typer.echo(format_findings(findings))
-        raise typer.Exit(exit_status(findings))
+        report = check(path, ignore, strict)
+        typer.echo(format_report(report))
+        raise typer.Exit(exit_status(report.findings))
 
 
 @app.command("schema")

@@ -15,7 +15,7 @@ from conftest import make_crate, run_scaffold
 from test_check_dockerfile import BAD_DOCKERFILE
 
 from generator import check_tools
-from generator.check import check_files, exit_status, format_findings, kind_of
+from generator.check import check, check_files, exit_status, format_findings, format_report, kind_of
 from generator.check_rules import Finding
 from generator.errors import ScaffoldError
 
@@ -91,24 +91,60 @@ def test_a_folder_without_container_files(tmp_path):
         check_files(tmp_path / "missing")
 
 
+def without_validators(monkeypatch: pytest.MonkeyPatch, *missing: str) -> None:
+    """Make the named validators (hadolint, dockerfile, compose) look not installed."""
+    if "hadolint" in missing:
+        monkeypatch.setattr(check_tools, "find_tool", lambda name: None)
+    if "compose" in missing:
+        monkeypatch.setattr(check_tools, "compose_binary", lambda: None)
+    if "dockerfile" in missing:
+        monkeypatch.setitem(sys.modules, "dockerfile", None)  # import fails
+
+
+VALIDATORS = {"hadolint": "hadolint is not installed", "dockerfile": "BuildKit parser is not installed", "compose": "Compose v2 is not installed"}
+
+
 def test_missing_tools_are_notes_not_failures(tmp_path, monkeypatch):
     crate = make_crate(tmp_path / "crate")
-    assert run_scaffold("init", str(crate), "--no-input").returncode == 0
-    monkeypatch.setattr(check_tools, "find_tool", lambda name: None)
-    monkeypatch.setattr(check_tools, "compose_binary", lambda: None)
-    monkeypatch.setitem(sys.modules, "dockerfile", None)  # import fails
-    monkeypatch.setitem(sys.modules, "yaml", None)
+    assert run_scaffold("init", str(crate), "--no-input", "--writable-root").returncode == 0
+    without_validators(monkeypatch, *VALIDATORS)
     findings = check_files(crate)
     notes = [f.message for f in findings if f.severity == "info" and f.rule == "SC001"]
-    assert any("hadolint is not installed" in n for n in notes)
-    assert any("BuildKit parser is not installed" in n for n in notes)
-    assert any("Compose v2 is not installed" in n for n in notes)
-    assert any("PyYAML is not installed" in n for n in notes)
-    assert [f for f in findings if f.severity != "info"] == [], format_findings(findings)
-    assert exit_status(findings) == 0
+    assert len(notes) == 3 and all(any(VALIDATORS[v] in n for n in notes) for v in VALIDATORS), notes
+    assert all("pip install 'scaffold[check]'" in n for n in notes)
+    # Compose rules need no validator (PyYAML is a dependency): --writable-root is still reported.
+    assert {f.rule for f in findings if f.severity != "info"} == {"SC304"}, format_findings(findings)
     # The simple parser still applies our Dockerfile rules.
     (crate / "Dockerfile").write_text(BAD_DOCKERFILE)
     assert {"SC101", "SC102", "SC103", "SC104"} <= rules(check_files(crate))
+
+
+@pytest.mark.parametrize("missing", VALIDATORS)
+def test_strict_fails_when_a_validator_is_missing(tmp_path, monkeypatch, missing):
+    crate = make_crate(tmp_path / "crate")
+    assert run_scaffold("init", str(crate), "--no-input").returncode == 0
+    assert exit_status(check(crate, strict=True).findings) == 0  # every validator is installed with the test extra
+    without_validators(monkeypatch, missing)
+    assert exit_status(check(crate).findings) == 0
+    report = check(crate, strict=True)
+    failed = [f for f in report.findings if f.severity == "error"]
+    assert [f.rule for f in failed] == ["SC001"] and VALIDATORS[missing] in failed[0].message, format_report(report)
+    assert "--strict" in failed[0].message
+    assert exit_status(report.findings) == 1
+
+
+def test_strict_fails_when_a_validator_cannot_run(tmp_path, monkeypatch):
+    (tmp_path / "compose.yaml").write_text("services: {}\n")
+    monkeypatch.setattr(check_tools, "compose_binary", lambda: [str(tmp_path / "no-such-binary")])
+    assert [(f.rule, f.severity) for f in check(tmp_path / "compose.yaml").findings] == [("SC002", "warning")]
+    assert [(f.rule, f.severity) for f in check(tmp_path / "compose.yaml", strict=True).findings] == [("SC002", "error")]
+
+
+def test_strict_on_the_command_line(tmp_path):
+    crate = make_crate(tmp_path / "crate")
+    assert run_scaffold("init", str(crate), "--no-input").returncode == 0
+    result = run_scaffold("check", str(crate), "--strict")
+    assert result.returncode == 0 and result.stdout.strip() == "no problems found", result.stdout + result.stderr
 
 
 def test_format_shows_the_severity_of_each_finding():

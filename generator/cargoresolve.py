@@ -3,7 +3,7 @@
 The lock walk in syspackages.py has to guess where features differ from the everything-on resolution
 Cargo.lock was made with. Where cargo is installed we ask it instead:
 
-    cargo tree -p PKG -e normal,build --target TRIPLE -f {p} --prefix none --locked --offline --features F
+    cargo tree -p PKG -e normal,build --target TRIPLE -f '{p}|{f}' --prefix depth --locked --offline --features F
 
 `cargo tree` runs cargo's own feature resolver for exactly the package selection `cargo build -p PKG`
 makes (the Dockerfile builds with `-p PKG --bin BIN`): resolver-2 feature unification over that one
@@ -13,6 +13,8 @@ filtered for the container's triple and build-time ones for the host. `cargo met
 dev-dependencies included and features unified across all of them, so a crate another member or a
 test enables would count as compiled (tests/test_cargoresolve.py shows one). The binary itself does
 not change the graph (dependencies belong to the package); its `required-features` are features.
+The depth prefix gives the edges (a table entry may depend on the path it is reached through) and
+`{f}` the features each crate is built with (`bundled` decides whether a -sys crate needs the library).
 
 Inspecting must never change the project, download anything or run a program the project
 configures:
@@ -43,8 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 TIMEOUT = 60.0
-_SCHEMA = 1
-_LINE = re.compile(r"^(\S+) v(\S+)")
+_SCHEMA = 2
+_LINE = re.compile(r"^(\d+)(\S+) v(\S+)")
 # Directories that hold no manifest cargo reads for this workspace, or too many files to hash.
 _PRUNE = {"target", ".git", "node_modules"}
 
@@ -60,7 +62,13 @@ class Query:
 
 @dataclass(frozen=True)
 class Compiled:
+    """What cargo builds: the crates, which depends on which (by name, from the package down), and the
+    features each is built with (the union where a crate is built twice, for the host and the target)."""
+
+    package: str
     crates: frozenset[tuple[str, str]]  # (name, version), workspace packages included
+    edges: frozenset[tuple[str, str]]  # (dependent, dependency)
+    features: dict[str, frozenset[str]]
     locked: bool  # false: resolved without a Cargo.lock, from this machine's cached index
     source: str = "cargo"
     cached: bool = field(default=False, compare=False)
@@ -68,6 +76,20 @@ class Compiled:
     @property
     def names(self) -> frozenset[str]:
         return frozenset(name for name, _ in self.crates)
+
+    def reachable(self, avoiding: frozenset[str] = frozenset()) -> frozenset[str]:
+        """Crates still compiled on some path from the package that passes through none of `avoiding`
+        (a table entry needed only when reached otherwise than through a bundling crate)."""
+        children: dict[str, set[str]] = {}
+        for parent, child in self.edges:
+            children.setdefault(parent, set()).add(child)
+        seen, stack = {self.package}, [self.package]
+        while stack:
+            for child in children.get(stack.pop(), ()):
+                if child not in seen and child not in avoiding:
+                    seen.add(child)
+                    stack.append(child)
+        return frozenset(seen)
 
 
 @dataclass(frozen=True)
@@ -133,7 +155,7 @@ def _environment() -> dict[str, str] | Unanswered:
 
 def _tree(query: Query, cwd: Path, env: dict[str, str], timeout: float, *, locked: bool) -> Compiled | Unanswered:
     args = ["cargo", "tree", "-p", query.package, "-e", "normal,build", "--target", query.target]
-    args += ["-f", "{p}", "--prefix", "none", "--offline", *(["--locked"] if locked else [])]
+    args += ["-f", "{p}|{f}", "--prefix", "depth", "--offline", *(["--locked"] if locked else [])]
     if query.features:
         args.append("--features=" + ",".join(query.features))
     if not query.default_features:
@@ -141,10 +163,29 @@ def _tree(query: Query, cwd: Path, env: dict[str, str], timeout: float, *, locke
     out = _run(args, cwd, env, timeout)
     if isinstance(out, Unanswered):
         return out
-    crates = frozenset((m.group(1), m.group(2)) for m in map(_LINE.match, out.splitlines()) if m)
-    if not crates:
-        return Unanswered("cargo tree listed no crates")
-    return Compiled(crates, locked)
+    return _parse(query.package, out, locked)
+
+
+def _parse(package: str, out: str, locked: bool) -> Compiled | Unanswered:
+    """`3libsqlite3-sys v0.38.2|bundled,default` lines, each under the nearest line one level less deep;
+    ` (*)` marks a crate whose dependencies were listed already."""
+    crates, edges, features = set(), set(), {}
+    path: list[str] = []
+    for line in out.splitlines():
+        match = _LINE.match(line)
+        if not match:
+            continue
+        depth, name, version = int(match.group(1)), match.group(2), match.group(3)
+        del path[depth:]
+        if path:
+            edges.add((path[-1], name))
+        path.append(name)
+        crates.add((name, version))
+        listed = line.rsplit("|", 1)[1].split(" ")[0]
+        features[name] = features.get(name, frozenset()) | frozenset(f for f in listed.split(",") if f)
+    if not any(name == package for name, _ in crates):
+        return Unanswered(f"cargo tree did not list package `{package}`")
+    return Compiled(package, frozenset(crates), frozenset(edges), features, locked)
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str], timeout: float) -> str | Unanswered:
@@ -231,15 +272,29 @@ def _user_cache() -> Path:
 def _read_cache(path: Path) -> Compiled | None:
     try:
         data = json.loads(path.read_text())
-        crates = frozenset((str(name), str(version)) for name, version in data["crates"])
-        return Compiled(crates, bool(data["locked"]), str(data["source"]), cached=True)
-    except (OSError, ValueError, KeyError, TypeError):
+        return Compiled(
+            str(data["package"]),
+            frozenset((str(name), str(version)) for name, version in data["crates"]),
+            frozenset((str(parent), str(child)) for parent, child in data["edges"]),
+            {str(name): frozenset(map(str, listed)) for name, listed in data["features"].items()},
+            bool(data["locked"]),
+            str(data["source"]),
+            cached=True,
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # absent or damaged: ask cargo again
 
 
 def _write_cache(path: Path, answer: Compiled) -> None:
     """Atomically (a reader sees the old file or the new one); a cache that cannot be written is skipped."""
-    data = {"source": answer.source, "locked": answer.locked, "crates": sorted(answer.crates)}
+    data = {
+        "source": answer.source,
+        "package": answer.package,
+        "locked": answer.locked,
+        "crates": sorted(answer.crates),
+        "edges": sorted(answer.edges),
+        "features": {name: sorted(listed) for name, listed in sorted(answer.features.items())},
+    }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")

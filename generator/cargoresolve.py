@@ -68,7 +68,7 @@ class Compiled:
     package: str
     crates: frozenset[tuple[str, str]]  # (name, version), workspace packages included
     edges: frozenset[tuple[str, str]]  # (dependent, dependency)
-    features: dict[str, frozenset[str]]
+    features: dict[str, frozenset[str]] = field(hash=False)
     locked: bool  # false: resolved without a Cargo.lock, from this machine's cached index
     source: str = "cargo"
     cached: bool = field(default=False, compare=False)
@@ -204,7 +204,9 @@ def _run(args: list[str], cwd: Path, env: dict[str, str], timeout: float) -> str
         process.communicate()
         return Unanswered(f"`{' '.join(args[:2])}` gave no answer within {timeout:g} s")
     if process.returncode != 0:
-        return Unanswered(f"`{' '.join(args[:2])}` could not answer offline: {_first_error(err)}")
+        error = _first_error(err)
+        hint = " (`cargo fetch` in the project fills the local cache)" if "download" in error else ""
+        return Unanswered(f"`{' '.join(args[:2])}` could not answer offline: {error}{hint}")
     return out
 
 

@@ -132,11 +132,12 @@ def test_without_cargo_on_path(monkeypatch, tmp_path):
 
 
 def test_a_lock_cargo_cannot_use_offline(ask):
-    """The hand-written locks of the older fixtures name versions no registry has."""
+    """The hand-written locks of the older fixtures name versions no registry has (what cargo says
+    depends on what the local index knows: no such package, or a lock it would have to rewrite)."""
     before = snapshot(MANIFESTS / "trap")
     answer = ask(MANIFESTS / "trap", "app")
     assert isinstance(answer, Unanswered)
-    assert "cargo tree" in answer.reason and "reqwest" in answer.reason
+    assert answer.reason.startswith("`cargo tree` could not answer offline: ")
     assert snapshot(MANIFESTS / "trap") == before
 
 

@@ -22,8 +22,8 @@ configures:
   manifests (the answer then uses the versions this machine has cached, which may differ from the
   ones a fresh build picks);
 - `--offline` and CARGO_NET_OFFLINE: when the local registry cache lacks a crate there is no answer;
-- RUSTUP_TOOLCHAIN pins the host's default toolchain, so a rust-toolchain file cannot make rustup
-  install one (RUSTUP_AUTO_INSTALL=0 as well);
+- RUSTUP_TOOLCHAIN pins the host's default toolchain (or keeps the one the user's own environment
+  names), so a rust-toolchain file cannot make rustup install one (RUSTUP_AUTO_INSTALL=0 as well);
 - cargo runs rustc to learn the target's cfg values, and it would run it through a
   `build.rustc-wrapper` from the project's .cargo/config.toml: the wrapper variables are set empty
   and RUSTC names the host's rustc, which override the project's `build.rustc*` settings.

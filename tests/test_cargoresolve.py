@@ -1,7 +1,7 @@
 """cargo's own answer to "which crates does this build compile", and how the lock walk compares.
 
-The fixtures with real locks need their crates in the local cargo cache (`--offline`); a session
-fixture fetches them once and skips these tests, saying why, where that is impossible.
+The fixtures with real locks need their crates in the local cargo cache (`--offline`); a fixture
+fetches them once per test run and skips these tests, saying why, where that is impossible.
 """
 
 from __future__ import annotations

@@ -1,0 +1,5 @@
+mod tls;
+
+fn main() {
+    let _ = tls::certificate();
+}

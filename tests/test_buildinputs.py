@@ -39,14 +39,15 @@ def with_lines(patterns, lines):
 def test_an_included_pem_is_found_and_re_included_after_the_secret_patterns():
     root, inputs = scan(MANIFESTS / "include-pem")
     assert found(inputs) == {
+        ".env.example": ("include_str!", "src/main.rs:4", False),
         "certs/test.pem": ("include_bytes!", "src/tls.rs:3", False),
         "certs/test.key": ("include_str!", "src/tls.rs:4", False),  # concat!(env!("CARGO_MANIFEST_DIR"), ...)
         "src/banner.txt": ("include_str!", "src/tls.rs:5", False),
     }
-    assert ignored("certs/test.pem", GENERATED) and ignored("certs/test.key", GENERATED)  # the failure before
+    assert ignored("certs/test.pem", GENERATED) and ignored(".env.example", GENERATED)  # the failure before
     result = reincludes(root, inputs, GENERATED)
-    assert result.lines == ("!certs/test.pem", "!certs/test.key")
-    assert result.warnings[0] == (
+    assert result.lines == ("!.env.example", "!certs/test.pem", "!certs/test.key")
+    assert result.warnings[1] == (
         "certs/test.pem is compiled into the binary (include_bytes! at src/tls.rs:3): re-included in .dockerignore; "
         "it ends up in the image"
     )
@@ -139,9 +140,10 @@ def test_scaffold_check_reports_an_ignore_file_that_excludes_what_the_build_read
     shutil.copytree(MANIFESTS / "include-pem", project)
     (project / ".dockerignore").write_text(TEMPLATE_IGNORE)
     findings = [f for f in check_files(project) if f.rule == "SC202"]
-    assert [f.severity for f in findings] == ["error", "error"]
-    assert "certs/test.pem" in findings[0].message and "include_bytes! at src/tls.rs:3" in findings[0].message
-    assert "certs/test.key" in findings[1].message and "src/tls.rs:4" in findings[1].message
+    assert [f.severity for f in findings] == ["error", "error", "error"]
+    assert ".env.example" in findings[0].message and "include_str! at src/main.rs:4" in findings[0].message
+    assert "certs/test.pem" in findings[1].message and "include_bytes! at src/tls.rs:3" in findings[1].message
+    assert "certs/test.key" in findings[2].message and "src/tls.rs:4" in findings[2].message
     fixed = reincludes(project, scan(project)[1], patterns_of(TEMPLATE_IGNORE)).lines
     (project / ".dockerignore").write_text(TEMPLATE_IGNORE + "\n".join(fixed) + "\n")
     assert [f for f in check_files(project) if f.rule == "SC202"] == []

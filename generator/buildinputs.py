@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from .check_dockerignore import ignored
 from .manifest import Package
 from .tomlfile import load_toml
+from .workspace import Workspace
 
 # The scan is cheap on purpose: real source files are far below these caps.
 MAX_FILE_BYTES = 1024 * 1024
@@ -45,6 +46,7 @@ class BuildInput:
     folder: bool  # read as a whole folder (migrate!, rerun-if-changed on a folder)
     how: str  # "include_str!", "include_bytes!", "include!", "sqlx::migrate!" or "rerun-if-changed"
     found_at: str  # file:line of the macro or the print, relative to the context root
+    package: str  # the package whose source reads it
 
     @property
     def compiled_in(self) -> bool:
@@ -56,6 +58,10 @@ class BuildInput:
 class BuildInputs:
     inputs: tuple[BuildInput, ...]
     warnings: tuple[str, ...]  # paths outside the context, a scan cut short
+
+    def only(self, packages: Collection[str]) -> BuildInputs:
+        """What building just these packages reads (see compiled_members)."""
+        return BuildInputs(tuple(i for i in self.inputs if i.package in packages), self.warnings)
 
 
 @dataclass(frozen=True)
@@ -83,11 +89,25 @@ def scan_build_inputs(root: Path, packages: Iterable[Package]) -> BuildInputs:
                     warnings.append(f"{absolute} is read by the build ({how} at {at}) but is outside the build context "
                                     f"{root}; the Docker build cannot see it: move it inside")
                 elif relative not in found:
-                    found[relative] = BuildInput(relative, (root / relative).is_dir(), how, at)
+                    found[relative] = BuildInput(relative, (root / relative).is_dir(), how, at, package.name)
     if budget.cut_short:
         warnings.append(f"scanned only {budget.files} Rust files ({budget.total // (1024 * 1024)} MB) for files the build "
                         "reads; check the .dockerignore by hand for the rest")
     return BuildInputs(tuple(found.values()), tuple(warnings))
+
+
+def compiled_members(workspace: Workspace, package: str) -> frozenset[str]:
+    """The members `cargo build -p package` compiles: it and the members it reaches by path (no dev-dependencies)."""
+    by_root = {p.root: p for p in workspace.members}
+    names, queue = set(), [package]
+    while queue:
+        current = workspace.package(queue.pop())
+        if current is None or current.name in names:
+            continue
+        names.add(current.name)
+        queue += [by_root[d.path].name for d in current.dependencies
+                  if d.path in by_root and d.kind != "dev" and d.on_linux]
+    return frozenset(names)
 
 
 def reincludes(root: Path, inputs: BuildInputs, patterns: list[tuple[bool, str]]) -> ReIncludes:
@@ -308,14 +328,13 @@ def _files_of(root: Path, item: BuildInput) -> list[str]:
 
 def _exact_pattern(path: str) -> str:
     """A pattern that matches `path`: characters Docker would read as syntax become `?`, which matches them too."""
-    pattern = re.sub(r"[*?\[\]\\]", "?", path)
-    pattern = re.sub(r"^[\s#!]|\s$", "?", pattern)
-    return pattern
+    return re.sub(r"^[\s#!]|\s$", "?", re.sub(r"[*?\[\]\\]", "?", path))
 
 
 def _warning(path: str, item: BuildInput) -> str:
     if item.compiled_in:
-        return f"{path} is compiled into the binary ({item.how} at {item.found_at}): re-included in .dockerignore; it ends up in the image"
+        return (f"{path} is compiled into the binary ({item.how} at {item.found_at}): re-included in .dockerignore; "
+                "it ends up in the image")
     return (f"{path} is read by the build script ({item.how} at {item.found_at}): re-included in .dockerignore; "
             "it is sent to the build")
 

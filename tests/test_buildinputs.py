@@ -184,3 +184,23 @@ def test_projects_without_such_reads_need_no_re_include():
         root, inputs = scan(MANIFESTS / name)
         assert reincludes(root, inputs, GENERATED).lines == ()
         assert buildinputs.submodule_warnings(root) == () and buildinputs.private_dependency_warnings(root, load_workspace(root).members) == ()
+
+
+def test_only_the_members_the_chosen_package_compiles_count(tmp_path):
+    """A member reached by path is compiled with the server; one reached only as a dev-dependency is not."""
+    (tmp_path / "Cargo.toml").write_text('[workspace]\nmembers = ["server", "tls", "bench"]\n')
+    crates = {
+        "server": '[dependencies]\ntls = { path = "../tls" }\n[dev-dependencies]\nbench = { path = "../bench" }\n',
+        "tls": "",
+        "bench": "",
+    }
+    for name, deps in crates.items():
+        (tmp_path / name / "src").mkdir(parents=True)
+        (tmp_path / name / "Cargo.toml").write_text(f'[package]\nname = "{name}"\nversion = "0.1.0"\n{deps}')
+        (tmp_path / name / "src" / "lib.rs").write_text(f'pub const D: &[u8] = include_bytes!("{name}.pem");\n')
+    workspace = load_workspace(tmp_path)
+    members = buildinputs.compiled_members(workspace, "server")
+    assert members == {"server", "tls"}
+    inputs = scan_build_inputs(workspace.root, workspace.members)
+    assert {i.path for i in inputs.only(members).inputs} == {"server/src/server.pem", "tls/src/tls.pem"}
+    assert {i.package for i in inputs.inputs} == {"server", "tls", "bench"}

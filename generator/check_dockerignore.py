@@ -13,14 +13,24 @@ from pathlib import Path
 
 from . import check_tools
 from .check_rules import Finding, finding
+from .errors import ScaffoldError
+from .workspace import load_workspace
 
 # Paths every build context should leave out: Cargo output (nested too), repositories, secrets.
 _MUST_IGNORE = ("target", ".git", ".env", "crates/app/.env", "crates/app/target/release", "vendor/dep/.git")
 
 
 def check_dockerignore(path: Path) -> list[Finding]:
+    patterns = patterns_of(check_tools.read_text(path))
+    missing = [p for p in _MUST_IGNORE if not ignored(p, patterns)]
+    findings = [finding("SC201", str(path), missing=", ".join(missing))] if missing else []
+    return findings + check_build_inputs(path, patterns)
+
+
+def patterns_of(text: str) -> list[tuple[bool, str]]:
+    """A .dockerignore's patterns in order, as (negated, pattern), cleaned the way Docker cleans them."""
     patterns = []
-    for raw in check_tools.read_text(path).splitlines():
+    for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -28,8 +38,26 @@ def check_dockerignore(path: Path) -> list[Finding]:
         pattern = line[1:].strip() if negated else line
         pattern = os.path.normpath(pattern.lstrip("/")).replace(os.sep, "/") if pattern not in ("", ".") else pattern
         patterns.append((negated, pattern))
-    missing = [p for p in _MUST_IGNORE if not ignored(p, patterns)]
-    return [finding("SC201", str(path), missing=", ".join(missing))] if missing else []
+    return patterns
+
+
+def check_build_inputs(path: Path, patterns: list[tuple[bool, str]]) -> list[Finding]:
+    """SC202 for each file the Rust build reads (include_bytes! and the like) that the patterns leave out.
+
+    The context is taken to be the ignore file's folder; without a Cargo project there, nothing is checked.
+    """
+    from . import buildinputs  # it matches with this module's `ignored`, so it cannot be imported first
+
+    root = path.parent.resolve()
+    try:
+        workspace = load_workspace(root)
+    except ScaffoldError:
+        return []  # not a Cargo project (or a broken one): nothing to compare against
+    inputs = buildinputs.scan_build_inputs(root, workspace.members)
+    return [
+        finding("SC202", str(path), excluded=excluded, how=item.how, at=item.found_at)
+        for excluded, item in buildinputs.excluded_inputs(root, inputs, patterns)
+    ]
 
 
 def check_ignore_file_exists(dockerfile: Path) -> list[Finding]:

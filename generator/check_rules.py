@@ -53,6 +53,8 @@ _RULE_LIST = (
     # .dockerignore
     Rule("SC200", "error", "missing: the whole folder, secrets included, is sent to the build", waivable=True),
     Rule("SC201", "error", "does not exclude {missing}; add target, **/target/release, **/.git, **/.env", waivable=True),
+    Rule("SC202", "error", "excludes {excluded}, which the build reads ({how} at {at}); "
+         "add `!{excluded}` after the patterns that exclude it", waivable=True),
     # compose
     Rule("SC300", "error", "not a compose file: {reason}", waivable=False),
     Rule("SC301", "error", "service {service}: privileged: true gives the container the whole host", waivable=True),

@@ -24,6 +24,12 @@ BROKEN: dict[str, dict[str, str]] = {
         "HEALTHCHECK CMD curl -f http://localhost/\nCMD /app\n",
     },
     "incomplete .dockerignore": {".dockerignore": "target\n"},
+    ".dockerignore that excludes a file the build compiles in": {
+        "Cargo.toml": '[package]\nname = "a"\nversion = "0.1.0"\n\n[[bin]]\nname = "a"\npath = "main.rs"\n',
+        "main.rs": 'const CERT: &[u8] = include_bytes!("server.pem");\nfn main() {}\n',
+        "server.pem": "test only\n",
+        ".dockerignore": GOOD_IGNORE + "**/*.pem\n",
+    },
     "insecure compose file": {
         "compose.yaml": 'version: "3.8"\nservices:\n  app:\n    image: app:1.0\n    container_name: app\n    privileged: true\n'
         "    ports: [\"8080:8080\"]\n    environment: {API_TOKEN: abc}\n    network_mode: host\n",

@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from . import runtimes
 from .errors import UsageError
 
-RUNTIMES = ("debian-slim", "distroless", "alpine", "scratch")
+RUNTIMES = runtimes.NAMES
 STRATEGIES = ("cache-mount", "skeleton")
 OPTIMIZATIONS = ("strip", "speed", "size", "as-is")
 HEALTHCHECKS = ("http", "exec", "none")
@@ -67,13 +68,9 @@ class Answers:
         return MappingProxyType(dict(self.custom))
 
 
-# Runtime images that hold something to make an HTTP request with (bash's /dev/tcp, busybox wget).
-HTTP_CLIENT_RUNTIMES = ("debian-slim", "alpine")
-
-
 def default_healthcheck(runtime: str) -> str:
     """http where the runtime image can make a request, else none."""
-    return "http" if runtime in HTTP_CLIENT_RUNTIMES else "none"
+    return "http" if runtime in RUNTIMES and runtimes.get(runtime).has_http_client else "none"
 
 
 def no_healthcheck_warning(runtime: str) -> str:
@@ -207,7 +204,7 @@ def check_rust_log(value: str) -> None:
 
 
 def check_healthcheck(kind: str, runtime: str | None) -> None:
-    if kind == "http" and runtime is not None and runtime not in HTTP_CLIENT_RUNTIMES:
+    if kind == "http" and not runtimes.can_make_http_request(runtime):
         raise UsageError(
             f"--healthcheck http: the {runtime} image has no shell or HTTP client to make the request; "
             "use --healthcheck exec with a health subcommand of your binary, or --healthcheck none"

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import runtimes
 from .errors import ScaffoldError
 
 DOCKERFILE_NAMES = ("Dockerfile",)
@@ -292,7 +293,8 @@ def _health_problem(health: _Instruction, final: list[_Instruction], base: str, 
     command = list(health.value[1:]) if health.value and health.value[0].upper() == "CMD" else list(health.value)
     if not command:
         return "HEALTHCHECK CMD has no command"
-    shellless = base == "scratch" or "distroless" in base
+    runtime = runtimes.guess(base)
+    shellless = runtime is not None and not runtime.has_shell
     if not health.json:
         if shellless:
             return f"HEALTHCHECK in shell form needs /bin/sh, which {base} does not have; use the exec form"
@@ -308,12 +310,12 @@ def _health_problem(health: _Instruction, final: list[_Instruction], base: str, 
         if program in _SHELLS or name in ("curl", "wget"):
             return f"HEALTHCHECK runs {program}, which {base} does not have"
         return None
-    alpine = "alpine" in base
+    has = runtime.programs if runtime is not None else frozenset({"bash"})  # an unknown image: a usual Linux one
     if name == "curl" and not re.search(r"\bcurl\b", installed):
         return f"HEALTHCHECK runs curl, which {base} does not have; install it or use another probe"
-    if name == "wget" and not alpine and not re.search(r"\bwget\b", installed):
+    if name == "wget" and "wget" not in has and not re.search(r"\bwget\b", installed):
         return f"HEALTHCHECK runs wget, which {base} does not have; install it or use another probe"
-    if name == "bash" and alpine and not re.search(r"\bbash\b", installed):
+    if name == "bash" and "bash" not in has and not re.search(r"\bbash\b", installed):
         return f"HEALTHCHECK runs bash, which {base} does not have; use sh or install bash"
     return None
 

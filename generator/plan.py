@@ -7,7 +7,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from . import __version__
+from . import __version__, runtimes
 from .answers import Answers, default_healthcheck, no_healthcheck_warning, validate
 from .errors import ScaffoldError, UsageError
 from .inspect import Binary, ProjectFacts, require_application, version_key
@@ -15,28 +15,6 @@ from .inspect import Binary, ProjectFacts, require_application, version_key
 # The Rust release the templates are known to build with; older MSRVs still get this one.
 BASELINE_RUST = "1.95"
 
-_ALPINE_NAMES = {
-    "pkg-config": "pkgconf",
-    "libssl-dev": "openssl-dev",
-    "libssl3": "libssl3",
-    "libpq-dev": "libpq-dev",
-    "libpq5": "libpq",
-    "protobuf-compiler": "protobuf-dev",
-    "libclang-dev": "clang-dev",
-    "libsqlite3-dev": "sqlite-dev",
-    "libsqlite3-0": "sqlite-libs",
-    "default-libmysqlclient-dev": "mariadb-connector-c-dev",
-    "libmariadb3": "mariadb-connector-c",
-    "libudev-dev": "eudev-dev",
-    "libudev1": "eudev-libs",
-    "libdbus-1-dev": "dbus-dev",
-    "libdbus-1-3": "dbus-libs",
-}
-# What the runtime images already hold, so nothing is installed for it.
-_PROVIDED = {
-    "distroless": {"libssl3", "ca-certificates"},
-    "scratch": set(),
-}
 _PROFILES = {
     "as-is": (),
     "strip": (("CARGO_PROFILE_RELEASE_STRIP", "symbols"),),
@@ -144,16 +122,17 @@ def make_plan(facts: ProjectFacts, answers: Answers) -> BuildPlan:
     healthcheck_kind = answers.healthcheck or default_healthcheck(answers.runtime)
     if healthcheck_kind == "none" and answers.healthcheck is None:
         warnings.append(no_healthcheck_warning(answers.runtime))
-    healthcheck = _healthcheck(healthcheck_kind, answers, f"/usr/local/bin/{binary.name}")
+    healthcheck = _healthcheck(healthcheck_kind, answers, runtimes.get(answers.runtime), f"/usr/local/bin/{binary.name}")
     name = _dns_name(binary.name)
+    runtime = runtimes.get(answers.runtime)
     dockerfile = DockerfilePlan(
         strategy=answers.strategy,
         rust_version=rust_version,
-        builder_image=_builder_image(answers.runtime),
-        runtime_image=_runtime_image(answers.runtime),
-        package_manager="apk" if answers.runtime in ("alpine", "scratch") else "apt",
-        build_packages=_for_runtime(answers.runtime, ("musl-dev",) if answers.runtime in ("alpine", "scratch") else (), build_packages),
-        runtime_packages=_runtime_packages(answers.runtime, runtime_packages),
+        builder_image=runtime.builder_image,
+        runtime_image=runtime.image,
+        package_manager=runtime.builder_distro.package_manager,
+        build_packages=_named(runtime.builder_distro, (*runtime.build_base_packages, *build_packages)),
+        runtime_packages=_runtime_packages(runtime, runtime_packages),
         cargo_args=_cargo_args(facts, binary, features),
         build_env=_PROFILES[answers.optimize] + ((("SQLX_OFFLINE", "true"),) if facts.sqlx_offline else ()),
         binary=binary.name,
@@ -161,7 +140,7 @@ def make_plan(facts: ProjectFacts, answers: Answers) -> BuildPlan:
         stub_keep=_stub_keep(facts),
         stub_libs=_stub_libs(facts),
         cache_id=name,
-        user="65532:65532" if answers.runtime == "distroless" else "10001:10001",
+        user=f"{runtime.uid}:{runtime.uid}",
         data_dir=answers.data_dir,
         runtime_env=(
             ("HTTP_PORT", str(answers.http_port)),
@@ -170,7 +149,7 @@ def make_plan(facts: ProjectFacts, answers: Answers) -> BuildPlan:
         ),
         exposed_ports=(answers.http_port, answers.raft_port),
         healthcheck=healthcheck,
-        ca_bundle=answers.runtime == "scratch" and "ca-certificates" in runtime_packages,
+        ca_bundle=runtime.ca_bundle_from_builder and "ca-certificates" in runtime_packages,
         labels=_labels(package),
     )
     return BuildPlan(
@@ -239,48 +218,34 @@ def default_rust_version(facts: ProjectFacts, binary: Binary) -> str:
     return max((BASELINE_RUST, msrv or BASELINE_RUST), key=version_key)
 
 
-def _builder_image(runtime: str) -> str:
-    if runtime in ("alpine", "scratch"):
-        return "rust:${RUST_VERSION}-alpine"  # every Rust release is published on the current Alpine
-    return "rust:${RUST_VERSION}-slim-bookworm"
+def _named(distro: runtimes.Distro, packages: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(distro.package(p) for p in packages))
 
 
-def _runtime_image(runtime: str) -> str:
-    return {
-        "debian-slim": "debian:bookworm-slim",
-        "distroless": "gcr.io/distroless/cc-debian12:nonroot",
-        "alpine": "alpine:3.22",
-        "scratch": "scratch",
-    }[runtime]
-
-
-def _for_runtime(runtime: str, base: tuple[str, ...], packages: tuple[str, ...]) -> tuple[str, ...]:
-    if runtime in ("alpine", "scratch"):
-        packages = tuple(_ALPINE_NAMES.get(p, p) for p in packages)
-    return tuple(dict.fromkeys((*base, *packages)))
-
-
-def _runtime_packages(runtime: str, packages: tuple[str, ...]) -> tuple[str, ...]:
-    if runtime not in _PROVIDED:
-        return _for_runtime(runtime, (), packages)
-    missing = [p for p in packages if p not in _PROVIDED[runtime] and not (runtime == "scratch" and p == "ca-certificates")]
+def _runtime_packages(runtime: runtimes.Runtime, packages: tuple[str, ...]) -> tuple[str, ...]:
+    if runtime.distro is not None:
+        return _named(runtime.distro, packages)
+    missing = [
+        p for p in packages
+        if p not in runtime.provides and not (runtime.ca_bundle_from_builder and p == "ca-certificates")
+    ]
     if missing:
+        usable = " or ".join(r.name for r in runtimes.RUNTIMES if r.distro is not None)
         raise UsageError(
-            f"--runtime {runtime} cannot provide {', '.join(missing)} (it has no package manager); "
-            "use --runtime debian-slim or alpine"
+            f"--runtime {runtime.name} cannot provide {', '.join(missing)} (it has no package manager); use --runtime {usable}"
         )
     return ()
 
 
-def _healthcheck(kind: str, answers: Answers, binary_path: str) -> HealthCheck | None:
+def _healthcheck(kind: str, answers: Answers, runtime: runtimes.Runtime, binary_path: str) -> HealthCheck | None:
     if kind == "none":
         return None
     if kind == "exec":
         return HealthCheck((binary_path, *answers.health_command))
     port, path = answers.http_port, answers.health_path
-    if answers.runtime == "alpine":
+    if runtime.http_probe == "wget":
         return HealthCheck(("wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{port}{path}"))
-    # debian-slim (validate() refuses http where the image cannot make a request). bash's /dev/tcp
+    # bash-tcp (validate() refuses http where the image cannot make a request). bash's /dev/tcp
     # needs no extra package: Debian images carry bash, not curl or wget. The path is an argument,
     # not part of the format: it may hold `%` and `'`.
     probe = (

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
 from . import answers as rules
+from . import runtimes
 from .answers import Answers, CustomValue
 from .errors import UsageError
 
@@ -51,7 +52,7 @@ class Question:
         """The choices that can work with the earlier answers (a distroless image cannot make HTTP requests)."""
         if self.name == "healthcheck":
             runtime = so_far.get("runtime")
-            return tuple(c for c in self.choices if c != "http" or runtime is None or runtime in rules.HTTP_CLIENT_RUNTIMES)
+            return tuple(c for c in self.choices if c != "http" or runtimes.can_make_http_request(runtime))
         return self.choices
 
 
@@ -170,7 +171,7 @@ BUILTIN = (
     Question("package", "str", "Package that holds the binary (workspaces).", flag="--package"),
     Question("bin", "str", "Binary to build and run.", flag="--bin"),
     Question("features", "list", "Cargo features to enable (comma-separated).", _D.features, check=_each(rules.check_feature), flag="--features"),
-    Question("runtime", "choice", "Runtime image.", _D.runtime, choices=rules.RUNTIMES, flag="--runtime"),
+    Question("runtime", "choice", runtimes.help_text(), _D.runtime, choices=rules.RUNTIMES, flag="--runtime"),
     Question("strategy", "choice", "Dependency caching: a target cache mount, or a skeleton dependency layer (for CI caches).", _D.strategy, choices=rules.STRATEGIES, flag="--strategy"),
     Question("nodes", "int", "Cluster size in docker-compose.yml.", _D.nodes, minimum=1, maximum=rules.MAX_NODES,
              check=lambda v, _: rules.check_nodes(v), flag="--nodes"),

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import make_crate, run_scaffold
 
-from generator import check
+from generator import check, runtimes
 from generator.check import Finding, check_files, exit_status, format_findings
 from generator.errors import ScaffoldError
 
@@ -25,13 +25,13 @@ def rules(findings: list[Finding]) -> set[str]:
     return {f.rule for f in errors(findings)}
 
 
-COMBINATIONS = list(itertools.product(["debian-slim", "distroless", "alpine", "scratch"], ["skeleton", "cache-mount"]))
+COMBINATIONS = list(itertools.product(runtimes.NAMES, ["skeleton", "cache-mount"]))
 
 
 @pytest.mark.parametrize("runtime,strategy", COMBINATIONS)
 def test_generated_files_have_no_findings(tmp_path, runtime, strategy):
     crate = make_crate(tmp_path / "crate")
-    health = ["--healthcheck", "exec"] if runtime in ("distroless", "scratch") else []
+    health = [] if runtimes.get(runtime).has_http_client else ["--healthcheck", "exec"]
     result = run_scaffold("init", str(crate), "--no-input", "--runtime", runtime, "--strategy", strategy, *health)
     assert result.returncode == 0, result.stderr
     findings = check_files(crate)

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from generator import runtimes
 from generator.answers import Answers
 from generator.errors import ScaffoldError, UsageError
 from generator.inspect import ProjectFacts, inspect_project
 from generator.plan import BASELINE_RUST, BuildPlan, make_plan
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample-crates"
-RUNTIMES = ("debian-slim", "distroless", "alpine", "scratch")
+RUNTIMES = runtimes.NAMES
 
 
 @functools.cache
@@ -209,14 +210,14 @@ def test_alpine_healthcheck_is_busybox_wget():
     assert hc.command == ("wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8181/ready")
 
 
-@pytest.mark.parametrize("runtime", ["distroless", "scratch"])
+@pytest.mark.parametrize("runtime", tuple(r.name for r in runtimes.RUNTIMES if not r.has_http_client))
 def test_no_healthcheck_by_default_without_a_shell(runtime):
     result = plan(runtime=runtime)
     assert result.dockerfile.healthcheck is None and result.compose.healthcheck is None
     assert any("no HEALTHCHECK" in w and "--healthcheck exec" in w for w in result.warnings)
 
 
-@pytest.mark.parametrize("runtime", ["distroless", "scratch"])
+@pytest.mark.parametrize("runtime", tuple(r.name for r in runtimes.RUNTIMES if not r.has_http_client))
 def test_http_healthcheck_is_refused_without_a_shell(runtime):
     with pytest.raises(UsageError, match=f"--healthcheck http: the {runtime} image has no shell or HTTP client"):
         plan(runtime=runtime, healthcheck="http")

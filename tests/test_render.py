@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import validators
+from generator import runtimes
 from generator.answers import Answers
 from generator.errors import UsageError
 from generator.inspect import ProjectFacts, inspect_project
@@ -28,7 +29,7 @@ from generator.templateset import load_template_set, template_dir
 SAMPLES = Path(__file__).resolve().parent.parent / "sample-crates"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
-RUNTIMES = ("debian-slim", "distroless", "alpine", "scratch")
+RUNTIMES = runtimes.NAMES
 STRATEGIES = ("skeleton", "cache-mount")
 OPTIMIZATIONS = ("strip", "speed", "size", "as-is")
 HEALTHCHECKS = (None, "http", "exec", "none")
@@ -51,7 +52,7 @@ def rendered(name: str = "raft-node", **answers) -> dict[str, str]:
 
 def refusal(crate: str, answers: Answers) -> str | None:
     """Why the plan refuses this combination, or None when it is valid."""
-    if answers.runtime in ("distroless", "scratch") and answers.healthcheck == "http":
+    if not runtimes.get(answers.runtime).has_http_client and answers.healthcheck == "http":
         return "has no shell or HTTP client"
     if crate == "openssl-app" and answers.runtime == "scratch":
         return "cannot provide libssl3"
@@ -126,15 +127,10 @@ def test_runtime_stage_per_runtime():
     for case, files in matrix()[0].items():
         commands = validators.buildkit_parse(files["Dockerfile"])
         froms = [c.value[0] for c in commands if c.cmd.upper() == "FROM"]
-        runtime_image = {
-            "debian-slim": "debian:bookworm-slim",
-            "distroless": "gcr.io/distroless/cc-debian12:nonroot",
-            "alpine": "alpine:3.22",
-            "scratch": "scratch",
-        }[case.split()[1]]
-        assert froms[-1] == runtime_image, case
+        runtime = runtimes.get(case.split()[1])
+        assert froms[-1] == runtime.image, case
         (user,) = [c.value[0] for c in commands if c.cmd.upper() == "USER"]
-        assert user == ("65532:65532" if "distroless" in case else "10001:10001"), case
+        assert user == f"{runtime.uid}:{runtime.uid}" and runtime.uid >= 1000, case
         (entrypoint,) = [c for c in commands if c.cmd.upper() == "ENTRYPOINT"]
         assert entrypoint.json and entrypoint.value[0].startswith("/usr/local/bin/"), case
 
@@ -301,11 +297,11 @@ def test_rust_log_reaches_compose_literally(value):
 
 def test_http_health_path_reaches_both_files_literally():
     path = "/ready?probe=1&full=yes"
-    for runtime in ("debian-slim", "alpine"):
+    for runtime in (r.name for r in runtimes.RUNTIMES if r.has_http_client):
         files = rendered(runtime=runtime, health_path=path)
         (check,) = [c for c in validators.buildkit_parse(files["Dockerfile"]) if c.cmd.upper() == "HEALTHCHECK"]
         command = list(check.value[1:])
-        if runtime == "alpine":
+        if runtimes.get(runtime).http_probe == "wget":
             assert command[-1] == f"http://127.0.0.1:8080{path}"
         else:
             assert command[:2] == ["bash", "-c"] and shlex.quote(path) in command[2]

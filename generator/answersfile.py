@@ -23,7 +23,7 @@ from . import __version__
 from .answers import Answers, CustomValue, no_healthcheck_warning
 from .errors import ScaffoldError, UsageError
 from .inspect import Binary, ProjectFacts
-from .plan import choose_binary, default_rust_version
+from .choices import choose_binary, default_rust_version
 from .questions import BUILTIN_NAMES, Question, SoFar, check_answer, coerce, parse_text
 
 STATE_DIR = ".scaffold"
@@ -203,7 +203,7 @@ def _resolve_binary(facts, layers, ask_binary, so_far, sources) -> None:
         package, name, package_source, bin_source = chosen.package, chosen.name, "wizard", "wizard"
     elif package is None or name is None:
         try:
-            chosen = choose_binary(facts, Answers(package=package, bin=name))
+            chosen = choose_binary(facts, package, name)
         except UsageError:
             chosen = None  # no primary binary or a wrong name: make_plan says which, with the choices
         if chosen is not None:

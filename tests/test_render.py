@@ -20,7 +20,7 @@ import pytest
 import validators
 from generator import runtimes
 from generator.answers import Answers
-from generator.errors import UsageError
+from generator.errors import ScaffoldError, UsageError
 from generator.inspect import ProjectFacts, inspect_project
 from generator.plan import BuildPlan, make_plan
 from generator.render import render
@@ -342,7 +342,7 @@ def test_the_skeleton_loads_and_builds_with_cargo(tmp_path):
     assert (workspace / "crates/core/src/lib.rs").read_text() == ""
     env = {**os.environ, "CARGO_TARGET_DIR": str(tmp_path / "target"), "CARGO_NET_OFFLINE": "true"}
     build = subprocess.run(
-        ["cargo", "build", *shlex.split(plan.dockerfile.cargo_args)], cwd=workspace, env=env, capture_output=True, text=True, timeout=300
+        ["cargo", "build", *plan.image.build.cargo_args], cwd=workspace, env=env, capture_output=True, text=True, timeout=300
     )
     assert build.returncode == 0, build.stderr
 
@@ -384,3 +384,36 @@ def test_a_template_change_breaks_the_golden_test(tmp_path, template):
     crate, answers = GOLDEN_CASES["raft-node"]
     files = files_of(make_plan(facts(crate), Answers(**answers)), changed)
     assert golden_differences("raft-node", files) != []
+
+
+# --- template sets written for the plan before it was organised by concept -------------------------
+
+
+@pytest.mark.parametrize("old", ["{{ plan.dockerfile.binary }}\n", "{% set c = plan.compose %}{{ c.nodes | length }}\n"])
+def test_a_set_reading_the_old_plan_names_is_told_to_re_export(tmp_path, old):
+    old_set = tmp_path / "old-set"
+    shutil.copytree(template_dir(), old_set)
+    (old_set / "Dockerfile.j2").write_text("# line one\n" + old)
+    with pytest.raises(ScaffoldError) as caught:
+        files_of(make_plan(facts("raft-node"), Answers()), old_set)
+    message = str(caught.value)
+    assert message.startswith(f"{old_set / 'Dockerfile.j2'}:2: ")
+    assert "the plan changed in scaffold" in message and "re-export with `scaffold templates export DIR`" in message
+
+
+def test_another_undefined_plan_name_keeps_jinjas_message(tmp_path):
+    edited = tmp_path / "edited"
+    shutil.copytree(template_dir(), edited)
+    (edited / "Dockerfile.j2").write_text("{{ plan.image.nonexistent }}\n")
+    with pytest.raises(ScaffoldError, match="has no attribute 'nonexistent'") as caught:
+        files_of(make_plan(facts("raft-node"), Answers()), edited)
+    assert "plan changed" not in str(caught.value)
+
+
+def test_the_binary_is_installed_run_and_probed_at_one_path():
+    for runtime in runtimes.NAMES:
+        files = rendered(runtime=runtime, healthcheck="exec")
+        commands = validators.buildkit_parse(files["Dockerfile"])
+        (entrypoint,) = [c.value[0] for c in commands if c.cmd.upper() == "ENTRYPOINT"]
+        (health,) = [c.value[1] for c in commands if c.cmd.upper() == "HEALTHCHECK"]
+        assert f"/out{entrypoint} " in files["Dockerfile"] and health == entrypoint, runtime

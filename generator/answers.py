@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from . import runtimes
+from . import runtimes, rustrelease
 from .errors import UsageError
 
 RUNTIMES = runtimes.NAMES
@@ -20,7 +20,6 @@ OPTIMIZATIONS = ("strip", "speed", "size", "as-is")
 HEALTHCHECKS = ("http", "exec", "none")
 MAX_NODES = 99  # one published port each; larger clusters are not a compose file's job
 
-RUST_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
 PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 FEATURE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_+./-]*$")
 # Goes inside a single-quoted printf format in the debian-slim healthcheck: no quotes, no `%`.
@@ -163,7 +162,7 @@ def check_raft_host_ports(raft_port: int, first_host_port: int, nodes: int) -> N
 
 
 def check_rust_version(version: str) -> None:
-    if not RUST_VERSION.match(version):
+    if not rustrelease.is_release(version):
         raise UsageError(f"--rust-version {version!r}: expected a release such as 1.95 or 1.95.0")
 
 

@@ -7,7 +7,8 @@ they live here, below both: answers never reach into the plan.
 from __future__ import annotations
 
 from .errors import UsageError
-from .inspect import Binary, ProjectFacts, version_key
+from . import rustrelease
+from .inspect import Binary, ProjectFacts
 
 # The Rust release the templates are known to build with; older MSRVs still get this one.
 BASELINE_RUST = "1.95"
@@ -39,7 +40,7 @@ def default_rust_version(facts: ProjectFacts, binary: Binary) -> str:
     if facts.toolchain and facts.toolchain.version:
         return facts.toolchain.version
     msrv = facts.rust_version(binary)
-    return max((BASELINE_RUST, msrv or BASELINE_RUST), key=version_key)
+    return max((BASELINE_RUST, msrv or BASELINE_RUST), key=rustrelease.key)
 
 
 def _listing(binaries: list[Binary]) -> str:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
-from . import __version__, plan_image, runtimes
+from . import __version__, plan_image, runtimes, rustrelease
 from .answers import Answers, default_healthcheck, no_healthcheck_warning, validate
 from .choices import choose_binary, default_rust_version
 from .errors import ScaffoldError, UsageError
-from .inspect import Binary, ProjectFacts, require_application, version_key
+from .inspect import Binary, ProjectFacts, require_application
 from .plan_build import make_build
 from .plan_cluster import ClusterPlan, make_cluster
 from .plan_image import ImagePlan, User
@@ -93,9 +94,16 @@ def make_plan(facts: ProjectFacts, answers: Answers, outputs: tuple[str, ...] = 
     )
 
 
-def as_data(plan: BuildPlan) -> dict:
-    """The plan as JSON-ready data: dataclasses become objects, tuples become arrays."""
-    return dataclasses.asdict(plan)
+def as_data(plan: BuildPlan, root: Path) -> dict:
+    """The plan as JSON-ready data (dataclasses become objects, tuples arrays), with no absolute path.
+
+    The plan itself holds paths relative to the project; only warnings may name the project's
+    folder, which becomes `.` so the data is the same on every machine.
+    """
+    data = dataclasses.asdict(plan)
+    prefix = str(root.resolve())
+    data["warnings"] = [w.replace(prefix + "/", "").replace(prefix, ".") for w in plan.warnings]
+    return data
 
 
 # What Cargo accepts in package and target names; they reach shell commands, paths and comments.
@@ -114,7 +122,7 @@ def _check_names(binary: Binary) -> None:
 def _rust_version(facts: ProjectFacts, binary: Binary, answers: Answers) -> str:
     msrv = facts.rust_version(binary)
     if answers.rust_version:
-        if msrv and version_key(answers.rust_version) < version_key(msrv):
+        if msrv and rustrelease.key(answers.rust_version) < rustrelease.key(msrv):
             raise UsageError(f"--rust-version {answers.rust_version} is older than the project's rust-version {msrv}")
         return answers.rust_version
     return default_rust_version(facts, binary)

@@ -56,23 +56,24 @@ def given_value(question: Question, value: Any) -> CustomValue:
 
 
 def answer_flags(command: Callable[..., None]) -> Callable[..., None]:
-    """Give `command` every answer flag; it receives `flags: Layer` (and must take `ctx: typer.Context`)."""
+    """Give `command` every answer flag; it receives, in their place, `flags: Layer` of those given."""
     own = [p for name, p in inspect.signature(command, eval_str=True).parameters.items() if name != "flags"]
     generated = [
         inspect.Parameter(parameter_name(q), inspect.Parameter.KEYWORD_ONLY, default=option(q), annotation=_TYPES.get(q.type, str | None))
         for q in FLAG_QUESTIONS
     ]
     keyword_only = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+    context = inspect.Parameter("_answer_flags_ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
 
     @functools.wraps(command)
     def run(**values: Any) -> None:
-        ctx: typer.Context = values["ctx"]
+        ctx: typer.Context = values.pop(context.name)
         flags = flags_layer(ctx, FLAG_QUESTIONS, values)
         for question in FLAG_QUESTIONS:
             values.pop(parameter_name(question))
         command(flags=flags, **values)
 
-    parameters = [*keyword_only, *generated]
+    parameters = [context, *keyword_only, *generated]
     run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     run.__annotations__ = {p.name: p.annotation for p in parameters}
     del run.__wrapped__  # typer must read the new signature, not the command's own

@@ -67,7 +67,6 @@ _TEMPLATE = typer.Option(None, "--template", help="Template set folder.", show_d
 @app.command("init")
 @answer_flags
 def init_command(
-    ctx: typer.Context,
     flags: Layer,
     path: Path = _PATH,
     no_input: bool = typer.Option(False, "--no-input", help="Ask nothing: take every answer from flags, --data, --answers and defaults."),
@@ -110,7 +109,6 @@ def init_command(
 @app.command("update")
 @answer_flags
 def update_command(
-    ctx: typer.Context,
     flags: Layer,
     path: Path = _PATH,
     data: List[str] = typer.Option([], "--data", help="Change one answer as KEY=VALUE (repeatable)."),
@@ -156,7 +154,6 @@ def update_command(
 @app.command("plan")
 @answer_flags
 def plan_command(
-    ctx: typer.Context,
     flags: Layer,
     path: Path = _PATH,
     answers_file: Optional[Path] = typer.Option(None, "--answers", help="Take answers from this answers file (such as .scaffold/answers.toml)."),

@@ -48,7 +48,6 @@ class Project:
 @dataclass(frozen=True)
 class Generated:
     project: Project
-    template_set: TemplateSet
     plan: BuildPlan
     files: tuple[RenderedFile, ...]
     answers_file: RenderedFile  # .scaffold/answers.toml: how the files were made
@@ -87,7 +86,7 @@ def generate(
     text = answers_toml(values, _template_identity(template_set, project.target), template_set.version)
     answers_file = RenderedFile(answers_path(Path("")).as_posix(), text)
     warnings = tuple(dict.fromkeys((*plan.warnings, *resolution.warnings)))
-    return Generated(project, template_set, plan, tuple(files), answers_file, warnings)
+    return Generated(project, plan, tuple(files), answers_file, warnings)
 
 
 def preview(generated: Generated) -> list[FileOutcome]:

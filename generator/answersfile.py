@@ -22,9 +22,9 @@ from typing import Any, cast
 
 from . import __version__
 from .answers import Answers, CustomValue
+from .choices import choose_binary
 from .errors import ScaffoldError, UsageError
 from .inspect import Binary, ProjectFacts
-from .choices import choose_binary
 from .questions import BUILTIN_NAMES, Question, SoFar, check_answer, coerce, parse_text
 
 STATE_DIR = ".scaffold"

@@ -6,8 +6,8 @@ they live here, below both: answers never reach into the plan.
 
 from __future__ import annotations
 
-from .errors import UsageError
 from . import rustrelease
+from .errors import UsageError
 from .inspect import Binary, ProjectFacts
 
 # The Rust release the templates are known to build with; older MSRVs still get this one.

@@ -18,6 +18,7 @@ import pytest
 from conftest import REPO, SAMPLES, run_scaffold
 
 from generator import pipeline
+from generator.answersfile import Layer
 from generator.errors import ScaffoldError
 from generator.plan import SCHEMA_VERSION, as_data
 from generator.templateset import load_template_set
@@ -33,8 +34,6 @@ UPDATING = os.environ.get("SCAFFOLD_UPDATE_SNAPSHOTS") == "1"
 
 def plan_json(project: Path, **flags: object) -> str | None:
     """The plan as `scaffold plan --json` prints it, or None for a project that has no plan (an error)."""
-    from generator.answersfile import Layer
-
     try:
         generated = pipeline.generate(pipeline.open_project(project), load_template_set(), [Layer("flags", flags)])
     except ScaffoldError:

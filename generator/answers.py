@@ -11,15 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from . import runtimes, rustrelease
 from .errors import UsageError
 
-RUNTIMES = ("debian-slim", "distroless", "alpine", "scratch")
+RUNTIMES = runtimes.NAMES
 STRATEGIES = ("cache-mount", "skeleton")
 OPTIMIZATIONS = ("strip", "speed", "size", "as-is")
 HEALTHCHECKS = ("http", "exec", "none")
 MAX_NODES = 99  # one published port each; larger clusters are not a compose file's job
 
-RUST_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
 PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 FEATURE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_+./-]*$")
 # Goes inside a single-quoted printf format in the debian-slim healthcheck: no quotes, no `%`.
@@ -67,13 +67,9 @@ class Answers:
         return MappingProxyType(dict(self.custom))
 
 
-# Runtime images that hold something to make an HTTP request with (bash's /dev/tcp, busybox wget).
-HTTP_CLIENT_RUNTIMES = ("debian-slim", "alpine")
-
-
 def default_healthcheck(runtime: str) -> str:
     """http where the runtime image can make a request, else none."""
-    return "http" if runtime in HTTP_CLIENT_RUNTIMES else "none"
+    return "http" if runtime in RUNTIMES and runtimes.get(runtime).has_http_client else "none"
 
 
 def no_healthcheck_warning(runtime: str) -> str:
@@ -166,7 +162,7 @@ def check_raft_host_ports(raft_port: int, first_host_port: int, nodes: int) -> N
 
 
 def check_rust_version(version: str) -> None:
-    if not RUST_VERSION.match(version):
+    if not rustrelease.is_release(version):
         raise UsageError(f"--rust-version {version!r}: expected a release such as 1.95 or 1.95.0")
 
 
@@ -207,7 +203,7 @@ def check_rust_log(value: str) -> None:
 
 
 def check_healthcheck(kind: str, runtime: str | None) -> None:
-    if kind == "http" and runtime is not None and runtime not in HTTP_CLIENT_RUNTIMES:
+    if kind == "http" and not runtimes.can_make_http_request(runtime):
         raise UsageError(
             f"--healthcheck http: the {runtime} image has no shell or HTTP client to make the request; "
             "use --healthcheck exec with a health subcommand of your binary, or --healthcheck none"

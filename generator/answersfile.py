@@ -16,13 +16,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from . import __version__
-from .answers import Answers, CustomValue, no_healthcheck_warning
+from .answers import Answers, CustomValue
+from .choices import choose_binary
 from .errors import ScaffoldError, UsageError
 from .inspect import Binary, ProjectFacts
-from .plan import choose_binary, default_rust_version
 from .questions import BUILTIN_NAMES, Question, SoFar, check_answer, coerce, parse_text
 from .state import newer_scaffold_warning
 from .tomlfile import ANSWERS_FILE, USER_DEFAULTS, load_toml
@@ -138,13 +138,14 @@ def resolve(
     """
     so_far: dict[str, CustomValue | None] = {}
     sources: dict[str, str] = {}
+    warnings: list[str] = []
     _resolve_binary(facts, layers, ask_binary, so_far, sources)
     for question in questions:
-        if question.name in ("package", "bin"):
+        if question.picks_binary:
             continue
         value, source = _lookup(layers, question.name)
-        if value is None:
-            value, source = _inspected(question, facts, so_far), "inspected"
+        if value is None and question.inspected is not None:
+            value, source = question.inspected(facts, so_far), "inspected"
         if value is None:
             value, source = question.default_for(so_far), "default"
         if ask is not None and source not in COMMAND_LINE and question.when(so_far):
@@ -154,17 +155,16 @@ def resolve(
                 check_answer(question, value, so_far)
             except UsageError as exc:
                 raise UsageError(f"{exc} (from {source})" if source not in ("flags", "wizard") else str(exc)) from None
+        if source == "default" and value is not None and question.default_warning is not None:
+            warning = question.default_warning(value, so_far)
+            warnings += [warning] if warning else []
         so_far[question.name] = value
         sources[question.name] = source
-    warnings = []
-    if sources.get("healthcheck") == "default" and so_far.get("healthcheck") == "none":
-        warnings.append(no_healthcheck_warning(str(so_far["runtime"])))
-    # Any: the question table is data; check_answer gave each value its question's type.
-    builtin: dict[str, Any] = {name: value for name, value in so_far.items() if name in BUILTIN_NAMES}
-    custom = tuple(
-        sorted((name, value) for name, value in so_far.items() if name not in BUILTIN_NAMES and value is not None)
-    )
-    return Resolution(Answers(**builtin, custom=custom), MappingProxyType(sources), tuple(warnings))
+    builtin = {name: value for name, value in so_far.items() if name in BUILTIN_NAMES}
+    custom = tuple(sorted((name, value) for name, value in so_far.items() if name not in BUILTIN_NAMES and value is not None))
+    # Each value was typed by its question (coerce, parse_text, check_answer): Answers' field types.
+    answers = Answers(**cast(dict[str, Any], builtin), custom=custom)
+    return Resolution(answers, MappingProxyType(sources), tuple(warnings))
 
 
 def answer_values(answers: Answers, questions: Sequence[Question]) -> dict[str, CustomValue]:
@@ -203,7 +203,7 @@ def _resolve_binary(
         package, name, package_source, bin_source = chosen.package, chosen.name, "wizard", "wizard"
     elif package is None or name is None:
         try:
-            chosen = choose_binary(facts, Answers(package=_text(package), bin=_text(name)))
+            chosen = choose_binary(facts, package if isinstance(package, str) else None, name if isinstance(name, str) else None)
         except UsageError:
             chosen = None  # no primary binary or a wrong name: make_plan says which, with the choices
         if chosen is not None:
@@ -215,20 +215,6 @@ def _resolve_binary(
     sources.update(package=package_source or "default", bin=bin_source or "default")
 
 
-def _text(value: CustomValue | None) -> str | None:
-    """package and bin are str questions, so a layer holds them as strings."""
-    return None if value is None else str(value)
-
-
-def _inspected(question: Question, facts: ProjectFacts, so_far: SoFar) -> CustomValue | None:
-    if question.name == "rust_version":
-        chosen = (b for b in facts.binaries if b.name == so_far.get("bin") and b.package == so_far.get("package"))
-        binary = next(chosen, None)
-        return default_rust_version(facts, binary) if binary is not None else None
-    return None
-
-
-# --- the answers file written ----------------------------------------------------------------
 
 
 def answers_toml(values: Mapping[str, CustomValue], template: str, template_version: str) -> str:

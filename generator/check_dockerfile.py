@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import check_tools
+from . import runtimes
 from .check_rules import Finding, Severity, finding, tool_finding
 
 # hadolint's levels in our severities ("style" is advice, like "info").
@@ -192,15 +193,9 @@ _PROBES = frozenset({"sh", "bash", "ash", "curl", "wget"})
 
 
 def image_programs(base: str) -> frozenset[str]:
-    """Which of _PROBES a runtime image has, guessed from its name.
-
-    The one place that knows runtime images here; it reads a runtime table once there is one.
-    """
-    if base == "scratch" or "distroless" in base:
-        return frozenset()
-    if "alpine" in base:
-        return frozenset({"sh", "ash", "wget"})  # busybox
-    return frozenset({"sh", "bash"})
+    """Which probe programs a runtime image has: the runtime table's, or a usual Linux image's when unknown."""
+    runtime = runtimes.guess(base)
+    return runtime.programs if runtime is not None else frozenset({"sh", "bash"})
 
 
 def _health_problem(health: _Instruction, final: list[_Instruction], base: str) -> str | None:

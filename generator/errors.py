@@ -17,6 +17,11 @@ class UsageError(ScaffoldError):
     """A command-line answer that cannot be used (exit status 2, like other usage errors)."""
 
 
+def where(path: Path, line: int | None = None) -> str:
+    """A place in a file as messages name it: path:line, or the path alone."""
+    return f"{path}:{line}" if line else str(path)
+
+
 def resolve(path: Path, what: str | None = None) -> Path:
     """Path.resolve(), with a symlink loop or an unusable name reported as the user's problem.
 

@@ -6,10 +6,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import features, syspackages
+from . import features, rustrelease, syspackages
 from .errors import ScaffoldError
 from .lockfile import Lock, read_lock
 from .manifest import Package
+from .syspackages import SystemPackages
 from .toolchain import CargoConfig, Toolchain, read_cargo_config, read_toolchain
 from .workspace import Workspace, load_workspace
 
@@ -25,13 +26,6 @@ class Binary:
     manifest: str  # relative to the workspace root
     required_features: tuple[str, ...]
     builds_by_default: bool  # its required features are on without --features
-
-
-@dataclass(frozen=True)
-class SystemPackages:
-    build: tuple[str, ...]
-    runtime: tuple[str, ...]
-    warnings: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -62,7 +56,7 @@ class ProjectFacts:
             if package and package.rust_version:
                 return package.rust_version
         versions = [p.rust_version for p in self.workspace.members if p.rust_version]
-        return max(versions, key=version_key) if versions else None
+        return max(versions, key=rustrelease.key) if versions else None
 
     def system_packages(self, binary: Binary | None, extra_features: tuple[str, ...] = ()) -> SystemPackages:
         """What building `binary` needs; with no binary chosen, what every candidate binary needs."""
@@ -83,26 +77,11 @@ class ProjectFacts:
     def _packages_for(self, package: str, wanted: set[str]) -> SystemPackages:
         members = self.workspace.members
         active = features.resolve(members, {package: frozenset(wanted)}, all_features=False)
-        notes: list[str] = []
-        if self.lock is not None:
-            everything = features.resolve(members, {p.name: frozenset({"default"}) for p in members}, all_features=True)
-            needs = syspackages.needs_from_lock(self.lock, active, everything)
-        else:
-            needs = syspackages.needs_from_manifests(active)
-            notes.append("no Cargo.lock: system packages are guessed from direct dependencies only")
-        build = [*self.cargo_config.linker_packages]
-        runtime: list[str] = []
-        for need in needs:
-            if need.sure:
-                build += need.requirement.build
-                runtime += need.requirement.runtime
-            else:
-                notes.append(
-                    f"Cargo.lock lists {need.crate} (through {need.via}) only behind features this build may not "
-                    f"enable, so {', '.join(need.requirement.build + need.requirement.runtime)} are not installed; "
-                    "if the build needs them, add --build-package/--runtime-package"
-                )
-        return SystemPackages(_unique(build), _unique(runtime), tuple(notes))
+        if self.lock is None:
+            return syspackages.packages(syspackages.needs_from_manifests(active), self.cargo_config.linker_packages, locked=False)
+        everything = features.resolve(members, {p.name: frozenset({"default"}) for p in members}, all_features=True)
+        needs = syspackages.needs_from_lock(self.lock, active, everything)
+        return syspackages.packages(needs, self.cargo_config.linker_packages, locked=True)
 
 
 def inspect_project(path: Path) -> ProjectFacts:
@@ -133,11 +112,6 @@ def inspect_project(path: Path) -> ProjectFacts:
     kind = "unsupported" if unsupported else ("application" if binaries else "library")
     sqlx = (root / ".sqlx").is_dir() and lock is not None and bool(lock.named("sqlx-macros"))
     return ProjectFacts(kind, workspace, binaries, default, toolchain, cargo_config, lock, sqlx, unsupported, tuple(warnings))
-
-
-def version_key(version: str) -> tuple[int, ...]:
-    # Long digit runs are capped: int() refuses strings past 4300 digits, and no release gets near 18.
-    return tuple(int(part[:18]) for part in re.findall(r"\d+", version)[:3])
 
 
 def _binary(root: Path, package: Package, target) -> Binary:

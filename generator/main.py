@@ -1,4 +1,4 @@
-"""The command line. Reads top-down as the pipeline: inspect -> plan -> render -> write."""
+"""The command line: each command parses its arguments, calls the pipeline (pipeline.py) and prints."""
 
 from __future__ import annotations
 
@@ -6,29 +6,19 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import List, Optional
+from types import TracebackType
+from typing import List, Literal, Optional
 
 import typer
 
-from . import __version__
-from .answersfile import (
-    Layer,
-    Resolution,
-    answer_values,
-    answers_toml,
-    data_layer,
-    read_answers_file,
-    resolve,
-    user_defaults_layer,
-)
+from . import __version__, pipeline
+from .answersfile import Layer, data_layer
 from .errors import ScaffoldError, UsageError
-from .inspect import ProjectFacts, inspect_project, require_application
-from .plan import make_plan
-from .questions import BUILTIN, json_schema
-from .render import RenderedFile, render
-from .state import ANSWERS_NAME, answers_path, record_generated, same_template_set, stored_template, template_record
-from .templateset import TemplateSet, export_builtin, load_template_set
-from .write import compare, write_files, write_if_changed
+from .flags import answer_flags
+from .inspect import ProjectFacts, inspect_project
+from .plan import BuildPlan, as_data
+from .questions import json_schema
+from .templateset import export_builtin, load_template_set
 
 templates_app = typer.Typer(no_args_is_help=True, help="Work with template sets.")
 app = typer.Typer(
@@ -69,36 +59,21 @@ def inspect_command(
                 typer.echo(f"{key}: {json.dumps(value)}")
 
 
+_PATH = typer.Argument(Path("."), help="The crate or workspace folder.")
+_DATA = typer.Option([], "--data", help="One answer as KEY=VALUE (repeatable); see `scaffold schema` for the keys.")
+_TEMPLATE = typer.Option(None, "--template", help="Template set folder.", show_default="the built-in set")
+
+
 @app.command("init")
+@answer_flags
 def init_command(
-    ctx: typer.Context,
-    path: Path = typer.Argument(Path("."), help="The crate or workspace folder."),
+    flags: Layer,
+    path: Path = _PATH,
     no_input: bool = typer.Option(False, "--no-input", help="Ask nothing: take every answer from flags, --data, --answers and defaults."),
     answers_file: Optional[Path] = typer.Option(None, "--answers", help="Replay an answers file (such as .scaffold/answers.toml)."),
-    data: List[str] = typer.Option([], "--data", help="One answer as KEY=VALUE (repeatable); see `scaffold schema` for the keys."),
-    template: Optional[Path] = typer.Option(None, "--template", help="Template set folder. [default: the built-in set]"),
-    package: Optional[str] = typer.Option(None, help="Package that holds the binary (workspaces)."),
-    bin: Optional[str] = typer.Option(None, "--bin", help="Binary to build and run."),
-    features: List[str] = typer.Option([], "--features", help="Cargo features to enable (repeat or comma-separate)."),
-    nodes: int = typer.Option(3, help="Cluster size in docker-compose.yml."),
-    http_port: int = typer.Option(8080, help="HTTP port the application listens on."),
-    raft_port: int = typer.Option(9000, help="Port the nodes talk to each other on."),
-    host_port: Optional[int] = typer.Option(None, help="First published host port; node i gets HOST_PORT+i. [default: --http-port]"),
-    publish_address: str = typer.Option("127.0.0.1", help="Host address ports are published on (0.0.0.0 for every interface)."),
-    publish_raft: bool = typer.Option(False, "--publish-raft/--no-publish-raft", help="Also publish the Raft ports on the host."),
-    runtime: str = typer.Option("debian-slim", help="Runtime image: debian-slim, distroless, alpine or scratch."),
-    strategy: str = typer.Option("cache-mount", help="Dependency caching: cache-mount (target/ in a BuildKit cache) or skeleton (a dependency layer CI caches can export)."),
-    rust_version: Optional[str] = typer.Option(None, help="Rust release for the build image. [default: toolchain file, else MSRV or 1.95]"),
-    optimize: str = typer.Option("strip", help="Release profile tuning: strip, speed, size or as-is."),
-    healthcheck: Optional[str] = typer.Option(None, help="http, exec or none. [default: http where the image can make a request]"),
-    health_path: str = typer.Option("/health", help="Path the http healthcheck requests."),
-    health_command: str = typer.Option("healthcheck", help="Arguments the exec healthcheck passes to the binary."),
-    data_dir: str = typer.Option("/data", help="Directory each node keeps its data in (a volume per node)."),
-    read_only: bool = typer.Option(True, "--read-only/--writable-root", help="Read-only root filesystem for the nodes (they write to their data volume and /tmp)."),
-    rust_log: str = typer.Option("info", help="RUST_LOG for the nodes."),
-    build_package: List[str] = typer.Option([], "--build-package", help="Extra Debian/Alpine package for the build stage."),
-    runtime_package: List[str] = typer.Option([], "--runtime-package", help="Extra package for the runtime image."),
-    output_dir: Optional[Path] = typer.Option(None, help="Where to write the files. [default: the workspace root]"),
+    data: List[str] = _DATA,
+    template: Optional[Path] = _TEMPLATE,
+    output_dir: Optional[Path] = typer.Option(None, help="Where to write the files.", show_default="the workspace root"),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print unified diffs; write nothing."),
     force: bool = typer.Option(False, "--force", help="Overwrite files whose content differs."),
 ) -> None:
@@ -109,64 +84,51 @@ def init_command(
                 "no terminal to ask questions on; pass --no-input and give the answers as flags, --data KEY=VALUE or --answers FILE"
             )
         template_set = load_template_set(template)
-        questions = template_set.questions
-        facts = inspect_project(path)
-        require_application(facts)
-        target = output_dir if output_dir is not None else facts.root
-        layers = [_flags_layer(ctx), data_layer(data, questions)]
+        project = pipeline.open_project(path, output_dir)
+        layers = [flags, data_layer(data, template_set.questions)]
         if answers_file is not None:
-            stored = read_answers_file(answers_file, questions)
-            _warn(stored.warnings)
-            layers.append(stored.layer)
-        layers.append(user_defaults_layer(questions))
+            layer, warnings = pipeline.answers_file_layer(answers_file, template_set)
+            _warn(warnings)
+            layers.append(layer)
         if no_input:
-            resolution = resolve(questions, layers, facts)
+            generated = pipeline.generate(project, template_set, layers)
         else:
             from .prompt import Wizard  # questionary loads slowly; only the wizard needs it
 
             wizard = Wizard()
-            resolution = resolve(questions, layers, facts, ask=wizard.ask, ask_binary=wizard.ask_binary)
-        files, answers_text = _generate(template_set, facts, resolution, target)
+            generated = pipeline.generate(project, template_set, layers, ask=wizard.ask, ask_binary=wizard.ask_binary)
+        _warn(generated.warnings)
         if dry_run:
-            for outcome in compare([*files, answers_text], target):
+            for outcome in pipeline.preview(generated):
                 typer.echo(outcome.diff if outcome.diff else f"{outcome.name}: identical")
             return
-        outcomes = write_files(files, target, force=force)
-        record_generated(files, target)
-        answers_status = write_if_changed(target / answers_text.name, answers_text.content)
-        for outcome in outcomes:
-            typer.echo(f"{outcome.status:>9}  {target / outcome.name}")
-        typer.echo(f"{answers_status:>9}  {target / answers_text.name}")
+        for status, written in pipeline.save(generated, force=force):
+            typer.echo(f"{status:>9}  {written}")
 
 
 @app.command("update")
+@answer_flags
 def update_command(
-    path: Path = typer.Argument(Path("."), help="The crate or workspace folder."),
+    flags: Layer,
+    path: Path = _PATH,
     data: List[str] = typer.Option([], "--data", help="Change one answer as KEY=VALUE (repeatable)."),
-    template: Optional[Path] = typer.Option(None, "--template", help="Switch to this template set folder."),
-    output_dir: Optional[Path] = typer.Option(None, help="Where the files are. [default: the workspace root]"),
+    template: Optional[Path] = typer.Option(None, "--template", help="Switch to this template set folder.", show_default="the one recorded"),
+    output_dir: Optional[Path] = typer.Option(None, help="Where the files are.", show_default="the workspace root"),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing."),
 ) -> None:
-    """Re-render from .scaffold/answers.toml and merge into the files, keeping your edits."""
+    """Re-render from .scaffold/answers.toml and merge into the files, keeping your edits; flags change answers."""
     with _handled_errors():
-        from .update import apply_update, overwrite, plan_update, skip  # merge3 loads only here
+        from .update import overwrite, skip
 
-        facts = inspect_project(path)
-        target = output_dir if output_dir is not None else facts.root
-        stored_path = answers_path(target)
-        if not stored_path.is_file():
-            raise ScaffoldError(f"{stored_path}: no answers file; run `scaffold init` first")
-        template_set = load_template_set(template if template is not None else stored_template(stored_path))
-        questions = template_set.questions
-        stored = read_answers_file(stored_path, questions)
-        _warn(stored.warnings)
-        same_set = same_template_set(stored.template, stored_path, template_set)
-        if stored.template_version not in (None, template_set.version) and same_set:
-            typer.echo(f"template set {template_set.name}: {stored.template_version} -> {template_set.version}")
-        layers = [data_layer(data, questions), stored.layer, user_defaults_layer(questions)]
-        resolution = resolve(questions, layers, facts)
-        files, answers_text = _generate(template_set, facts, resolution, target)
-        results = plan_update(files, target)
+        project = pipeline.open_project(path, output_dir)
+        stored = pipeline.stored(project, template)
+        _warn(stored.answers.warnings)
+        if stored.version_change:
+            typer.echo(stored.version_change)
+        layers = [flags, data_layer(data, stored.template_set.questions), stored.answers.layer]
+        generated = pipeline.generate(project, stored.template_set, layers)
+        _warn(generated.warnings)
+        results = pipeline.merge(generated)
         if dry_run:
             for result in results:
                 typer.echo(result.diff if result.changes_file else f"{result.name}: {result.status}")
@@ -177,11 +139,8 @@ def update_command(
             wizard = Wizard()
             choices = {r.name: wizard.resolve_conflict(r) for r in results if r.conflicts}
             results = [overwrite(r) if choices.get(r.name) == "overwrite" else skip(r) if choices.get(r.name) == "skip" else r for r in results]
-        apply_update(results, target)
-        answers_status = write_if_changed(target / answers_text.name, answers_text.content)
-        for result in results:
-            typer.echo(f"{result.status:>11}  {target / result.name}")
-        typer.echo(f"{answers_status:>11}  {target / answers_text.name}")
+        for status, written in pipeline.save_merged(generated, results):
+            typer.echo(f"{status:>11}  {written}")
         conflicted = [r for r in results if r.conflicts]
         if conflicted:
             typer.echo(
@@ -190,6 +149,34 @@ def update_command(
                 err=True,
             )
             raise typer.Exit(1)
+
+
+@app.command("plan")
+@answer_flags
+def plan_command(
+    flags: Layer,
+    path: Path = _PATH,
+    answers_file: Optional[Path] = typer.Option(None, "--answers", help="Take answers from this answers file (such as .scaffold/answers.toml)."),
+    data: List[str] = _DATA,
+    template: Optional[Path] = _TEMPLATE,
+    as_json: bool = typer.Option(False, "--json", help="Print the whole plan as JSON: what templates read as `plan`."),
+) -> None:
+    """Print the plan `init` would generate from these answers; writes nothing."""
+    with _handled_errors():
+        template_set = load_template_set(template)
+        project = pipeline.open_project(path)
+        layers = [flags, data_layer(data, template_set.questions)]
+        if answers_file is not None:
+            layer, warnings = pipeline.answers_file_layer(answers_file, template_set)
+            _warn(warnings)
+            layers.append(layer)
+        plan = pipeline.generate(project, template_set, layers).plan
+        if as_json:
+            typer.echo(json.dumps(as_data(plan, project.facts.root), indent=2, ensure_ascii=False))
+            return
+        _warn(plan.warnings)
+        for line in plan_summary(plan):
+            typer.echo(line)
 
 
 @app.command("check")
@@ -209,7 +196,7 @@ def check_command(
 
 @app.command("schema")
 def schema_command(
-    template: Optional[Path] = typer.Option(None, "--template", help="Template set folder. [default: the built-in set]"),
+    template: Optional[Path] = _TEMPLATE,
 ) -> None:
     """Print the JSON Schema of the answers (built-in questions and the template set's own)."""
     with _handled_errors():
@@ -224,33 +211,22 @@ def templates_export_command(directory: Path = typer.Argument(..., help="A new o
             typer.echo(f"      new  {written}")
 
 
-def _flags_layer(ctx: typer.Context) -> Layer:
-    """The answers given as flags on this command line (not typer's defaults: those come last)."""
-    values = {}
-    for question in (q for q in BUILTIN if q.flag):
-        parameter = question.flag.removeprefix("--").replace("-", "_")  # typer's name for the option
-        # By name: typer ships its own copy of click, so click's enum may not be the one it uses.
-        if getattr(ctx.get_parameter_source(parameter), "name", None) not in ("COMMANDLINE", "ENVIRONMENT"):
-            continue
-        value = ctx.params[parameter]
-        if parameter == "features":
-            value = tuple(f.strip() for group in value for f in group.split(",") if f.strip())
-        elif parameter == "health_command":
-            value = tuple(value.split())
-        elif isinstance(value, list):
-            value = tuple(value)
-        values[question.name] = value
-    return Layer("flags", values)
-
-
-def _generate(template_set: TemplateSet, facts: ProjectFacts, resolution: Resolution, target: Path) -> tuple[list[RenderedFile], RenderedFile]:
-    """The plan, the rendered files and the answers file that records how they were made."""
-    plan = make_plan(facts, resolution.answers)
-    _warn((*plan.warnings, *resolution.warnings))
-    files = render(plan, template_set, resolution.answers.custom_answers)
-    values = answer_values(resolution.answers, template_set.questions)
-    text = answers_toml(values, template_record(template_set, answers_path(target)), template_set.version)
-    return files, RenderedFile(ANSWERS_NAME, text)
+def plan_summary(plan: BuildPlan) -> list[str]:
+    """A few lines a person reads: what is built, on what, and how the cluster is laid out."""
+    image, cluster = plan.image, plan.cluster
+    health = " ".join(image.healthcheck.command[:2]) + " ..." if image.healthcheck else "none"
+    first = cluster.nodes[0]
+    ports = ", ".join(f"{p.address}:{p.host}->{p.container}" for p in first.ports)
+    return [
+        f"binary:       {plan.binary} (package {plan.package}), installed at {image.binary.path}",
+        f"build:        Rust {image.rust_version} on {image.builder_image}, {image.build.strategy}, cargo build {' '.join(image.build.cargo_args)}",
+        f"packages:     build: {' '.join(image.build_packages.names) or '-'}; runtime: {' '.join(image.runtime_packages.names) or '-'}",
+        f"image:        {image.tag} from {image.base_image}, user {image.user.uid}:{image.user.gid}, "
+        f"ports {', '.join(f'{p.name} {p.number}' for p in image.ports)}",
+        f"healthcheck:  {health}",
+        f"cluster:      {len(cluster.nodes)} node(s) {first.service}..{cluster.nodes[-1].service}; {first.service} publishes {ports}",
+        f"outputs:      {', '.join(plan.outputs)}",
+    ]
 
 
 def _on_terminal() -> bool:
@@ -288,7 +264,7 @@ class _handled_errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind, error, _traceback) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _traceback: TracebackType | None) -> Literal[False]:
         if isinstance(error, ScaffoldError):
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(2 if isinstance(error, UsageError) else 1)

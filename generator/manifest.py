@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from . import cfg
+from . import cfg, rustrelease
 from .errors import ScaffoldError, resolve
 from .targets import Target, discover_targets
 
@@ -51,10 +51,6 @@ class Package:
     def binaries(self) -> tuple[Target, ...]:
         return tuple(t for t in self.targets if t.kind == "bin")
 
-    @property
-    def has_build_script(self) -> bool:
-        return any(t.kind == "build-script" for t in self.targets)
-
 
 @dataclass(frozen=True)
 class WorkspaceDefaults:
@@ -79,7 +75,7 @@ def read_package(manifest: Path, data: Mapping[str, Any], inherited: WorkspaceDe
     edition = metadata["edition"] or "2015"
     default_run = table.get("default-run")
     rust_version = _text(metadata["rust-version"])
-    if rust_version is not None and not _RUST_VERSION.match(rust_version):
+    if rust_version is not None and not rustrelease.is_msrv(rust_version):
         raise ScaffoldError(f"{manifest}: `rust-version = \"{rust_version}\"` is not a Rust release such as 1.80 or 1.80.1; fix it")
     return Package(
         name=name,
@@ -99,7 +95,6 @@ def read_package(manifest: Path, data: Mapping[str, Any], inherited: WorkspaceDe
 
 
 # What Cargo accepts for `rust-version` (no pre-release or build suffix), with sane lengths.
-_RUST_VERSION = re.compile(r"^\d{1,4}(\.\d{1,4}){0,2}$")
 
 
 def _text(value: Any) -> str | None:

@@ -13,8 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
 from . import answers as rules
+from . import runtimes, rustrelease
 from .answers import Answers, CustomValue
+from .choices import BASELINE_RUST, default_rust_version
 from .errors import UsageError
+from .inspect import ProjectFacts
 
 TYPES = ("str", "int", "bool", "choice", "list")
 
@@ -22,6 +25,7 @@ TYPES = ("str", "int", "bool", "choice", "list")
 SoFar = Mapping[str, CustomValue | None]
 Condition = Callable[[SoFar], bool]
 Check = Callable[[CustomValue, SoFar], None]
+Inspected = Callable[[ProjectFacts, SoFar], CustomValue | None]
 
 
 def always(_so_far: SoFar) -> bool:
@@ -41,18 +45,22 @@ class Question:
     separator: str = ","  # how a list answer is typed on one line
     when: Condition = always  # asked only when this holds for the earlier answers
     check: Check | None = None  # a rule that needs more than the constraints above (or other answers)
-    flag: str | None = None  # the `init` option that answers it
+    flag: str | None = None  # the command-line option that answers it (init, update, plan)
+    negative_flag: str | None = None  # a bool's option for false (--no-publish-raft, --writable-root)
+    default_text: str | None = None  # how --help describes a default computed from other answers or the project
     when_text: str | None = None  # a template question's `when`, for messages and the schema
+    inspected: Inspected | None = None  # what the project itself says, below the answers files and above the default
+    choice_works: Callable[[str, SoFar], bool] | None = None  # a choice that cannot work with the earlier answers is left out
+    default_warning: Callable[[CustomValue, SoFar], str | None] | None = None  # said when the default was taken
+    picks_binary: bool = False  # package and bin: resolved together, from the project's binaries
 
     def default_for(self, so_far: SoFar) -> CustomValue | None:
         return self.default(so_far) if callable(self.default) else self.default
 
     def choices_for(self, so_far: SoFar) -> tuple[str, ...]:
         """The choices that can work with the earlier answers (a distroless image cannot make HTTP requests)."""
-        if self.name == "healthcheck":
-            runtime = so_far.get("runtime")
-            return tuple(c for c in self.choices if c != "http" or runtime is None or runtime in rules.HTTP_CLIENT_RUNTIMES)
-        return self.choices
+        works = self.choice_works
+        return self.choices if works is None else tuple(c for c in self.choices if works(c, so_far))
 
 
 def parse_text(question: Question, text: str) -> CustomValue:
@@ -128,79 +136,114 @@ def _label(question: Question) -> str:
 
 
 def _each(rule: Callable[[str], None]) -> Check:
-    def check(values, _so_far) -> None:
+    def check(values: CustomValue, _so_far: SoFar) -> None:
+        assert isinstance(values, tuple), values
         for value in values:
             rule(value)
 
     return check
 
 
+def _int(value: CustomValue) -> int:
+    assert isinstance(value, int), value  # typed by its question before any rule sees it
+    return value
+
+
+def _str(value: CustomValue) -> str:
+    assert isinstance(value, str), value
+    return value
+
+
+def _earlier(so_far: SoFar, name: str, fallback: int) -> int:
+    """An earlier int answer, or its fallback while it is unset."""
+    value = so_far.get(name)
+    return value if isinstance(value, int) and value else fallback
+
+
 def _http_port(so_far: SoFar) -> int:
-    return int(so_far.get("http_port") or Answers.http_port)
+    return _earlier(so_far, "http_port", Answers.http_port)
 
 
-def _check_raft_port(port, so_far):
-    rules.check_port("--raft-port", port)
-    rules.check_distinct_ports(_http_port(so_far), port)
+def _check_raft_port(port: CustomValue, so_far: SoFar) -> None:
+    rules.check_port("--raft-port", _int(port))
+    rules.check_distinct_ports(_http_port(so_far), _int(port))
 
 
-def _check_host_port(port, so_far):
-    rules.check_port("--host-port", port)
-    rules.check_host_ports(port, int(so_far.get("nodes") or Answers.nodes))
+def _check_host_port(port: CustomValue, so_far: SoFar) -> None:
+    rules.check_port("--host-port", _int(port))
+    rules.check_host_ports(_int(port), _earlier(so_far, "nodes", Answers.nodes))
 
 
-def _check_publish_raft(publish, so_far):
+def _check_publish_raft(publish: CustomValue, so_far: SoFar) -> None:
     if publish:
-        nodes = int(so_far.get("nodes") or Answers.nodes)
-        host = so_far.get("host_port") or _http_port(so_far)
-        rules.check_raft_host_ports(int(so_far.get("raft_port") or Answers.raft_port), int(host), nodes)
+        host = _earlier(so_far, "host_port", _http_port(so_far))
+        rules.check_raft_host_ports(_earlier(so_far, "raft_port", Answers.raft_port), host, _earlier(so_far, "nodes", Answers.nodes))
 
 
-def _check_healthcheck(kind, so_far):
-    rules.check_healthcheck(kind, so_far.get("runtime"))
+def _check_healthcheck(kind: CustomValue, so_far: SoFar) -> None:
+    rules.check_healthcheck(_str(kind), _text(so_far.get("runtime")))
+
+
+def _healthcheck_works(kind: str, so_far: SoFar) -> bool:
+    return kind != "http" or runtimes.can_make_http_request(_text(so_far.get("runtime")))
+
+
+def _no_healthcheck_warning(kind: CustomValue, so_far: SoFar) -> str | None:
+    return rules.no_healthcheck_warning(str(so_far.get("runtime"))) if kind == "none" else None
+
+
+def _inspected_rust_version(facts: ProjectFacts, so_far: SoFar) -> str | None:
+    binary = facts.binary(_text(so_far.get("bin")) or "", _text(so_far.get("package")))
+    return default_rust_version(facts, binary) if binary is not None else None
+
+
+def _text(value: CustomValue | None) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _clustered(so_far: SoFar) -> bool:
-    return int(so_far.get("nodes") or Answers.nodes) > 1
+    return _earlier(so_far, "nodes", Answers.nodes) > 1
 
 
 _D = Answers()  # the dataclass defaults are the template defaults of the built-in questions
 
 BUILTIN = (
-    Question("package", "str", "Package that holds the binary (workspaces).", flag="--package"),
-    Question("bin", "str", "Binary to build and run.", flag="--bin"),
+    Question("package", "str", "Package that holds the binary (workspaces).", flag="--package", default_text="inferred", picks_binary=True),
+    Question("bin", "str", "Binary to build and run.", flag="--bin", default_text="the primary binary", picks_binary=True),
     Question("features", "list", "Cargo features to enable (comma-separated).", _D.features, check=_each(rules.check_feature), flag="--features"),
-    Question("runtime", "choice", "Runtime image.", _D.runtime, choices=rules.RUNTIMES, flag="--runtime"),
+    Question("runtime", "choice", runtimes.help_text(), _D.runtime, choices=rules.RUNTIMES, flag="--runtime"),
     Question("strategy", "choice", "Dependency caching: a target cache mount, or a skeleton dependency layer (for CI caches).", _D.strategy, choices=rules.STRATEGIES, flag="--strategy"),
     Question("nodes", "int", "Cluster size in docker-compose.yml.", _D.nodes, minimum=1, maximum=rules.MAX_NODES,
-             check=lambda v, _: rules.check_nodes(v), flag="--nodes"),
+             check=lambda v, _: rules.check_nodes(_int(v)), flag="--nodes"),
     Question("http_port", "int", "HTTP port the application listens on.", _D.http_port, minimum=1, maximum=65535,
-             check=lambda v, _: rules.check_port("--http-port", v), flag="--http-port"),
+             check=lambda v, _: rules.check_port("--http-port", _int(v)), flag="--http-port"),
     Question("raft_port", "int", "Port the nodes talk to each other on.", _D.raft_port, minimum=1, maximum=65535,
              check=_check_raft_port, when=_clustered, flag="--raft-port"),
     Question("host_port", "int", "First published host port; node i gets HOST_PORT+i.", _http_port, minimum=1, maximum=65535,
-             check=_check_host_port, flag="--host-port"),
+             check=_check_host_port, flag="--host-port", default_text="--http-port"),
     Question("publish_address", "str", "Host address ports are published on (0.0.0.0 for every interface).", _D.publish_address,
-             pattern=rules.ADDRESS.pattern, check=lambda v, _: rules.check_address(v), flag="--publish-address"),
+             pattern=rules.ADDRESS.pattern, check=lambda v, _: rules.check_address(_str(v)), flag="--publish-address"),
     Question("publish_raft", "bool", "Also publish the Raft ports on the host?", _D.publish_raft, check=_check_publish_raft,
-             when=_clustered, flag="--publish-raft"),
-    Question("rust_version", "str", "Rust release for the build image.", pattern=rules.RUST_VERSION.pattern,
-             check=lambda v, _: rules.check_rust_version(v), flag="--rust-version"),
+             when=_clustered, flag="--publish-raft", negative_flag="--no-publish-raft"),
+    Question("rust_version", "str", "Rust release for the build image.", pattern=rustrelease.RELEASE.pattern,
+             check=lambda v, _: rules.check_rust_version(_str(v)), flag="--rust-version", inspected=_inspected_rust_version,
+             default_text=f"the toolchain pin, else the newest of MSRV and {BASELINE_RUST}"),
     Question("optimize", "choice", "Release profile tuning.", _D.optimize, choices=rules.OPTIMIZATIONS, flag="--optimize"),
     Question("healthcheck", "choice", "Container healthcheck.", lambda so_far: rules.default_healthcheck(str(so_far.get("runtime"))),
-             choices=rules.HEALTHCHECKS, check=_check_healthcheck, flag="--healthcheck"),
+             choices=rules.HEALTHCHECKS, check=_check_healthcheck, flag="--healthcheck", choice_works=_healthcheck_works,
+             default_warning=_no_healthcheck_warning, default_text="http where the image can make a request, else none"),
     Question("health_path", "str", "Path the http healthcheck requests.", _D.health_path, pattern=rules.HTTP_PATH.pattern,
-             check=lambda v, _: rules.check_health_path(v),
+             check=lambda v, _: rules.check_health_path(_str(v)),
              when=lambda so_far: so_far.get("healthcheck") == "http", flag="--health-path"),
     Question("health_command", "list", "Arguments the exec healthcheck passes to the binary (space-separated).", _D.health_command,
              separator=" ", check=_each(rules.check_health_argument), when=lambda so_far: so_far.get("healthcheck") == "exec",
              flag="--health-command"),
     Question("data_dir", "str", "Directory each node keeps its data in (a volume per node).", _D.data_dir, pattern=rules.DATA_DIR.pattern,
-             check=lambda v, _: rules.check_data_dir(v),
+             check=lambda v, _: rules.check_data_dir(_str(v)),
              flag="--data-dir"),
     Question("read_only", "bool", "Read-only root filesystem (the app writes only to its data volume and /tmp)?", _D.read_only,
-             flag="--read-only"),
-    Question("rust_log", "str", "RUST_LOG for the nodes.", _D.rust_log, check=lambda v, _: rules.check_rust_log(v), flag="--rust-log"),
+             flag="--read-only", negative_flag="--writable-root"),
+    Question("rust_log", "str", "RUST_LOG for the nodes.", _D.rust_log, check=lambda v, _: rules.check_rust_log(_str(v)), flag="--rust-log"),
     Question("build_packages", "list", "Extra system packages for the build stage (comma-separated).", _D.build_packages,
              check=_each(lambda p: rules.check_package_name("--build-package", p)), flag="--build-package"),
     Question("runtime_packages", "list", "Extra system packages for the runtime image (comma-separated).", _D.runtime_packages,

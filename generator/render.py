@@ -6,7 +6,7 @@ import functools
 import json
 import shlex
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -14,8 +14,26 @@ from types import MappingProxyType
 import jinja2
 
 from .errors import ScaffoldError
-from .plan import BuildPlan
+from .plan import PLAN_CHANGED_IN, BuildPlan
+from .plan_cluster import PublishedPort
 from .templateset import TemplateSet, load_template_set
+
+# Names the plan had before it was organised by concept; a set exported then still reads them.
+_OLD_PLAN_NAMES = frozenset({"dockerfile", "compose"})
+
+
+class _PlanUndefined(jinja2.StrictUndefined):
+    """StrictUndefined that says when a template reads a name an older plan had."""
+
+    @property
+    def _undefined_message(self) -> str:
+        if isinstance(self._undefined_obj, BuildPlan) and self._undefined_name in _OLD_PLAN_NAMES:
+            return (
+                f"`plan.{self._undefined_name}` is no longer in the plan: the plan changed in scaffold {PLAN_CHANGED_IN}; "
+                "re-export with `scaffold templates export DIR` and port your edits (`scaffold plan --json` shows the names)"
+            )
+        return str(super()._undefined_message)
+
 
 @dataclass(frozen=True)
 class RenderedFile:
@@ -62,7 +80,7 @@ def _environment(templates: Path) -> jinja2.Environment:
     """One environment per template folder: Jinja compiles each template once (it reloads edited files)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates)),
-        undefined=jinja2.StrictUndefined,
+        undefined=_PlanUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -70,8 +88,12 @@ def _environment(templates: Path) -> jinja2.Environment:
     )
     env.filters["json"] = _json
     env.filters["compose"] = _compose_value
+    env.filters["compose_port"] = _compose_port
+    env.filters["compose_test"] = _compose_test
     env.filters["shell_quote"] = shlex.quote
+    env.filters["shell_words"] = _shell_words
     env.filters["docker_string"] = _docker_string
+    env.filters["seconds"] = _seconds
     return env
 
 
@@ -80,7 +102,27 @@ def _json(value) -> str:
     return json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
 
 
-def _compose_value(value) -> str:
+def _shell_words(words: Sequence[str]) -> str:
+    """Arguments as one shell command line (cargo's arguments, paths for truncate): each quoted only if it must be."""
+    return " ".join(shlex.quote(word) for word in words)
+
+
+def _seconds(value: int) -> str:
+    """A duration for HEALTHCHECK flags and compose: `10s`."""
+    return f"{value}s"
+
+
+def _compose_port(port: PublishedPort) -> str:
+    """A compose `ports:` entry, `address:host:container`, as a literal string."""
+    return _compose_value(f"{port.address}:{port.host}:{port.container}")
+
+
+def _compose_test(command: Sequence[str]) -> str:
+    """A compose healthcheck `test:` in exec form: `["CMD", ...]`."""
+    return _compose_value(("CMD", *command))
+
+
+def _compose_value(value: object) -> str:
     """A literal Compose value: a YAML double-quoted string with `$` doubled so Compose does not interpolate.
 
     Everything outside printable ASCII is written as an escape (\\u, or \\U past U+FFFF: YAML does not

@@ -1,7 +1,7 @@
 """System packages a build needs, from the crates it compiles.
 
 One explicit table maps crates to the Debian packages they need at build time and at run time;
-`plan` translates the names for Alpine. The crates come from Cargo.lock, walked from the
+the runtime table (runtimes.py) names them for other distros and says what an image already holds. The crates come from Cargo.lock, walked from the
 dependencies the chosen package really enables (see features.py); a crate reached only through
 a dependency whose features differ from those the lock was resolved with is "unsure": reported in
 a warning, not installed. A difference only in vendoring features (`vendored-openssl`) changes how a
@@ -120,6 +120,31 @@ def _differs_only_in_vendoring(ours: Request | None, locks: Request) -> bool:
         return False
     extra = locks.features - ours.features
     return bool(extra) and all(is_vendoring_feature(f) for f in extra)
+
+
+@dataclass(frozen=True)
+class SystemPackages:
+    build: tuple[str, ...]  # Debian names
+    runtime: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+def packages(needs: list[Need], linker_packages: tuple[str, ...], locked: bool) -> SystemPackages:
+    """The packages of the sure needs (after the linker's); an unsure one is a warning that says what to add."""
+    notes = [] if locked else ["no Cargo.lock: system packages are guessed from direct dependencies only"]
+    build = [*linker_packages]
+    runtime: list[str] = []
+    for need in needs:
+        if need.sure:
+            build += need.requirement.build
+            runtime += need.requirement.runtime
+        else:
+            notes.append(
+                f"Cargo.lock lists {need.crate} (through {need.via}) only behind features this build may not "
+                f"enable, so {', '.join(need.requirement.build + need.requirement.runtime)} are not installed; "
+                "if the build needs them, add --build-package/--runtime-package"
+            )
+    return SystemPackages(tuple(dict.fromkeys(build)), tuple(dict.fromkeys(runtime)), tuple(notes))
 
 
 def needs_from_manifests(active: Resolution) -> list[Need]:

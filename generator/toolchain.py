@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import cfg
+from . import cfg, rustrelease
 from .errors import ScaffoldError
 from .tomlfile import TOOLCHAIN_FILE, load_toml, read_text
 
-_NUMERIC_CHANNEL = re.compile(r"^\d+\.\d+(\.\d+)?$")
 _LINKER_PACKAGES = (("clang", "clang"), ("lld", "lld"), ("mold", "mold"))
 
 
@@ -23,7 +22,7 @@ class Toolchain:
     @property
     def version(self) -> str | None:
         """The channel when it names a release (1.95, 1.95.0), else None (stable, nightly-...)."""
-        return self.channel if self.channel and _NUMERIC_CHANNEL.match(self.channel) else None
+        return self.channel if self.channel and rustrelease.is_release(self.channel) else None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from conftest import REPO, run_scaffold
 from generator.answersfile import Layer, answers_toml, resolve, toml_value, user_defaults_path
 from generator.inspect import inspect_project
 from generator.questions import BUILTIN
+from generator.templateset import load_template_set
 
 RAFT = REPO / "sample-crates" / "raft-node"
 
@@ -188,7 +189,7 @@ def test_the_answers_file_records_template_and_versions(sample):
     crate = sample("raft-node")
     assert run_scaffold("init", str(crate), "--no-input").returncode == 0
     answers = stored(crate)
-    assert answers["_template"] == "builtin" and answers["_template_version"] == "1.0"
+    assert answers["_template"] == "builtin" and answers["_template_version"] == load_template_set().version == "2.0"
     assert answers["_scaffold_version"]
     assert answers["bin"] == "raft-node" and answers["rust_version"] == "1.95"  # resolved, inspected ones included
     assert (crate / ".scaffold/generated/Dockerfile").read_text() == (crate / "Dockerfile").read_text()

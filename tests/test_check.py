@@ -14,7 +14,7 @@ import pytest
 from conftest import make_crate, run_scaffold
 from test_check_dockerfile import BAD_DOCKERFILE
 
-from generator import check_tools
+from generator import check_tools, runtimes
 from generator.check import check, check_files, exit_status, format_findings, format_report, kind_of
 from generator.check_rules import Finding
 from generator.errors import ScaffoldError
@@ -28,13 +28,13 @@ def rules(findings: list[Finding]) -> set[str]:
     return {f.rule for f in errors(findings)}
 
 
-COMBINATIONS = list(itertools.product(["debian-slim", "distroless", "alpine", "scratch"], ["skeleton", "cache-mount"]))
+COMBINATIONS = list(itertools.product(runtimes.NAMES, ["skeleton", "cache-mount"]))
 
 
 @pytest.mark.parametrize("runtime,strategy", COMBINATIONS)
 def test_generated_files_have_no_findings(tmp_path, runtime, strategy):
     crate = make_crate(tmp_path / "crate")
-    health = ["--healthcheck", "exec"] if runtime in ("distroless", "scratch") else []
+    health = [] if runtimes.get(runtime).has_http_client else ["--healthcheck", "exec"]
     result = run_scaffold("init", str(crate), "--no-input", "--runtime", runtime, "--strategy", strategy, *health)
     assert result.returncode == 0, result.stderr
     findings = check_files(crate)

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import validators
-from generator import cfg, tomlfile
+from generator import cfg, runtimes, tomlfile
 from generator.answers import Answers
 from generator.errors import ScaffoldError
 from generator.inspect import inspect_project
@@ -256,7 +256,7 @@ def project(draw) -> dict[str, bytes | str | None]:
 
 answers = st.builds(
     Answers,
-    runtime=st.sampled_from(["debian-slim", "distroless", "alpine", "scratch"]),
+    runtime=st.sampled_from(runtimes.NAMES),
     strategy=st.sampled_from(["skeleton", "cache-mount"]),
     optimize=st.sampled_from(["strip", "speed", "size", "as-is"]),
     nodes=st.integers(1, 6),

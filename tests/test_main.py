@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -222,3 +225,69 @@ def test_writable_root_is_an_answer_and_check_reports_it(sample):
     assert "read_only = false" in (crate / ".scaffold/answers.toml").read_text()
     checked = run_scaffold("check", str(crate))
     assert checked.returncode == 1 and "[SC304]" in checked.stdout
+
+
+# --- the answer flags come from the question table ---------------------------------------------
+
+
+def _options(command_name: str) -> dict[str, object]:
+    import typer.main
+
+    from generator.main import app
+
+    group = typer.main.get_command(app)
+    command = group.commands[command_name]  # type: ignore[attr-defined]
+    return {opt: param for param in command.params for opt in param.opts}
+
+
+@pytest.mark.parametrize("command", ["init", "update", "plan"])
+def test_every_answer_flag_agrees_with_its_question(command):
+    from generator.questions import BUILTIN
+
+    options = _options(command)
+    for question in (q for q in BUILTIN if q.flag):
+        option = options.get(question.flag)
+        assert option is not None, f"{command} has no {question.flag} for question {question.name}"
+        assert option.help.startswith(question.help), question.name
+        assert list(option.secondary_opts) == ([question.negative_flag] if question.negative_flag else []), question.name
+        default = None if callable(question.default) else question.default
+        expected = list(default) if isinstance(default, tuple) else default
+        assert option.default == (expected or None if isinstance(default, tuple) else expected), question.name
+        if question.default_text:
+            assert option.show_default == question.default_text, question.name
+        assert option.type_descriptor.annotation == {"int": int, "bool": bool, "list": list[str]}.get(question.type, str), question.name
+        assert option.multiple == (question.type == "list"), question.name
+
+
+@pytest.mark.parametrize("command", ["init", "update", "plan"])
+def test_help_shows_every_default(command):
+    from generator.questions import BUILTIN
+
+    wide = {**os.environ, "COLUMNS": "400"}
+    result = subprocess.run([sys.executable, "-m", "generator.main", command, "--help"], capture_output=True, text=True, env=wide, timeout=60)
+    assert result.returncode == 0, result.stderr
+    flat = " ".join(result.stdout.split())
+    for question in (q for q in BUILTIN if q.flag):
+        if question.default_text:
+            assert f"[default: ({question.default_text})]" in flat, question.flag
+    for shown in ("[default: 8080]", "[default: no-publish-raft]", "[default: read-only]", "[default: healthcheck]"):
+        assert shown in flat, shown
+
+
+def test_update_takes_the_answer_flags(sample):
+    crate = sample("raft-node")
+    assert run_scaffold("init", str(crate), "--no-input").returncode == 0
+    result = run_scaffold("update", str(crate), "--nodes", "5", "--runtime", "alpine", "--no-publish-raft")
+    assert result.returncode == 0, result.stderr
+    assert (crate / "docker-compose.yml").read_text().count("NODE_ID") == 5
+    assert "alpine:3.22" in (crate / "Dockerfile").read_text()
+    answers = (crate / ".scaffold" / "answers.toml").read_text()
+    assert "nodes = 5" in answers and 'runtime = "alpine"' in answers
+
+
+def test_a_flag_beats_data_on_update(sample):
+    crate = sample("raft-node")
+    assert run_scaffold("init", str(crate), "--no-input").returncode == 0
+    result = run_scaffold("update", str(crate), "--data", "nodes=7", "--nodes", "1")
+    assert result.returncode == 0, result.stderr
+    assert (crate / "docker-compose.yml").read_text().count("NODE_ID") == 1

@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from generator import runtimes
 from generator.answers import Answers
 from generator.errors import ScaffoldError, UsageError
 from generator.inspect import ProjectFacts, inspect_project
-from generator.plan import BASELINE_RUST, BuildPlan, make_plan
+from generator.choices import BASELINE_RUST
+from generator.plan import BuildPlan, make_plan
+from generator.plan_cluster import PublishedPort
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample-crates"
-RUNTIMES = ("debian-slim", "distroless", "alpine", "scratch")
+RUNTIMES = runtimes.NAMES
 
 
 @functools.cache
@@ -47,20 +50,20 @@ def manifest(name: str = "demo", extra: str = "") -> str:
 
 
 def test_cargo_args_are_locked_and_select_package_and_bin():
-    assert shlex.split(plan().dockerfile.cargo_args) == ["--release", "--locked", "-p", "raft-node", "--bin", "raft-node"]
+    assert plan().image.build.cargo_args == ("--release", "--locked", "-p", "raft-node", "--bin", "raft-node")
 
 
 def test_cargo_args_drop_locked_without_a_lock(tmp_path):
     crate = write_crate(tmp_path / "demo", manifest())
     result = make_plan(inspect_project(crate), Answers())
-    args = shlex.split(result.dockerfile.cargo_args)
+    args = result.image.build.cargo_args
     assert "--locked" not in args
     assert args[args.index("-p") + 1] == "demo" and args[args.index("--bin") + 1] == "demo"
 
 
 def test_cargo_args_pick_the_workspace_member_and_its_binary():
-    args = shlex.split(plan("workspace", bin="ws-migrate").dockerfile.cargo_args)
-    assert args == ["--release", "--locked", "-p", "ws-worker", "--bin", "ws-migrate"]
+    args = plan("workspace", bin="ws-migrate").image.build.cargo_args
+    assert args == ("--release", "--locked", "-p", "ws-worker", "--bin", "ws-migrate")
 
 
 def test_required_features_of_the_binary_are_enabled_with_the_users(tmp_path):
@@ -69,7 +72,7 @@ def test_required_features_of_the_binary_are_enabled_with_the_users(tmp_path):
         manifest(extra='[features]\nserver = []\nmetrics = []\n\n[[bin]]\nname = "demo"\npath = "src/main.rs"\nrequired-features = ["server"]\n'),
     )
     result = make_plan(inspect_project(crate), Answers(features=("metrics",)))
-    args = shlex.split(result.dockerfile.cargo_args)
+    args = result.image.build.cargo_args
     assert args[args.index("--features") + 1] == "metrics,server"
 
 
@@ -81,39 +84,40 @@ def test_every_cargo_invocation_gets_the_same_arguments(strategy):
     result = plan(strategy=strategy)
     dockerfile = next(f.content for f in render(result) if f.name == "Dockerfile")
     builds = [line.split("cargo build", 1)[1].split("\\")[0].strip() for line in dockerfile.splitlines() if "cargo build" in line and not line.startswith("#")]
-    assert builds == [result.dockerfile.cargo_args] * (2 if strategy == "skeleton" else 1)
+    assert [shlex.split(b) for b in builds] == [list(result.image.build.cargo_args)] * (2 if strategy == "skeleton" else 1)
 
 
 # --- images, users, toolchain ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "runtime, builder, image, user, manager",
+    "runtime, builder, image, user, managers",
     [
-        ("debian-slim", "rust:${RUST_VERSION}-slim-bookworm", "debian:bookworm-slim", "10001:10001", "apt"),
-        ("distroless", "rust:${RUST_VERSION}-slim-bookworm", "gcr.io/distroless/cc-debian12:nonroot", "65532:65532", "apt"),
-        ("alpine", "rust:${RUST_VERSION}-alpine", "alpine:3.22", "10001:10001", "apk"),
-        ("scratch", "rust:${RUST_VERSION}-alpine", "scratch", "10001:10001", "apk"),
+        ("debian-slim", "rust:${RUST_VERSION}-slim-bookworm", "debian:bookworm-slim", 10001, ("apt", "apt")),
+        ("distroless", "rust:${RUST_VERSION}-slim-bookworm", "gcr.io/distroless/cc-debian12:nonroot", 65532, ("apt", "none")),
+        ("alpine", "rust:${RUST_VERSION}-alpine", "alpine:3.22", 10001, ("apk", "apk")),
+        ("scratch", "rust:${RUST_VERSION}-alpine", "scratch", 10001, ("apk", "none")),
     ],
 )
-def test_images_and_user_per_runtime(runtime, builder, image, user, manager):
-    d = plan(runtime=runtime, healthcheck="exec").dockerfile
-    assert (d.builder_image, d.runtime_image, d.user, d.package_manager) == (builder, image, user, manager)
+def test_images_and_user_per_runtime(runtime, builder, image, user, managers):
+    i = plan(runtime=runtime, healthcheck="exec").image
+    assert (i.builder_image, i.base_image, i.user.uid, i.user.gid) == (builder, image, user, user)
+    assert (i.build_packages.manager, i.runtime_packages.manager) == managers
 
 
 def test_musl_builds_get_musl_dev():
-    assert "musl-dev" in plan(runtime="alpine").dockerfile.build_packages
-    assert "musl-dev" not in plan(runtime="debian-slim").dockerfile.build_packages
+    assert "musl-dev" in plan(runtime="alpine").image.build_packages.names
+    assert "musl-dev" not in plan(runtime="debian-slim").image.build_packages.names
 
 
 def test_rust_version_defaults_to_the_baseline_when_msrv_is_older():
     assert facts("workspace").rust_version(facts("workspace").default_binary) == "1.80"
-    assert plan("workspace").dockerfile.rust_version == BASELINE_RUST
+    assert plan("workspace").image.rust_version == BASELINE_RUST
 
 
 def test_rust_version_follows_an_msrv_newer_than_the_baseline(tmp_path):
     crate = write_crate(tmp_path / "demo", manifest(extra='rust-version = "1.99"'))
-    assert make_plan(inspect_project(crate), Answers()).dockerfile.rust_version == "1.99"
+    assert make_plan(inspect_project(crate), Answers()).image.rust_version == "1.99"
 
 
 def test_a_toolchain_pin_beats_msrv_and_baseline(tmp_path):
@@ -122,7 +126,7 @@ def test_a_toolchain_pin_beats_msrv_and_baseline(tmp_path):
         manifest(extra='rust-version = "1.99"'),
         {"src/main.rs": "fn main() {}\n", "rust-toolchain.toml": '[toolchain]\nchannel = "1.97.0"\n'},
     )
-    assert make_plan(inspect_project(crate), Answers()).dockerfile.rust_version == "1.97.0"
+    assert make_plan(inspect_project(crate), Answers()).image.rust_version == "1.97.0"
 
 
 def test_a_channel_pin_that_is_not_a_release_is_ignored(tmp_path):
@@ -130,12 +134,12 @@ def test_a_channel_pin_that_is_not_a_release_is_ignored(tmp_path):
         tmp_path / "demo", manifest(), {"src/main.rs": "fn main() {}\n", "rust-toolchain": "stable\n"}
     )
     result = make_plan(inspect_project(crate), Answers())
-    assert result.dockerfile.rust_version == BASELINE_RUST
+    assert result.image.rust_version == BASELINE_RUST
     assert any("pins channel `stable`" in w for w in result.warnings)
 
 
 def test_rust_version_answer_wins_and_older_than_msrv_is_refused():
-    assert plan("workspace", rust_version="1.96").dockerfile.rust_version == "1.96"
+    assert plan("workspace", rust_version="1.96").image.rust_version == "1.96"
     with pytest.raises(UsageError, match=r"--rust-version 1\.79 is older than the project's rust-version 1\.80"):
         plan("workspace", rust_version="1.79")
 
@@ -161,13 +165,13 @@ def test_rust_version_answer_wins_and_older_than_msrv_is_refused():
     ],
 )
 def test_profile_environment_per_optimize(optimize, env):
-    assert dict(plan(optimize=optimize).dockerfile.build_env) == env
+    assert dict(plan(optimize=optimize).image.build.env) == env
 
 
 def test_system_packages_for_debian():
-    d = plan("openssl-app").dockerfile
-    assert set(d.build_packages) == {"pkg-config", "libssl-dev"}
-    assert d.runtime_packages == ("libssl3", "ca-certificates")
+    i = plan("openssl-app").image
+    assert set(i.build_packages.names) == {"pkg-config", "libssl-dev"}
+    assert i.runtime_packages.names == ("libssl3", "ca-certificates")
 
 
 @pytest.mark.parametrize("runtime", ["alpine", "scratch"])
@@ -175,48 +179,47 @@ def test_system_packages_get_alpine_names(runtime):
     if runtime == "scratch":
         with pytest.raises(UsageError, match=r"--runtime scratch cannot provide libssl3 \("):
             plan("openssl-app", runtime=runtime, healthcheck="none")
-        d = plan("raft-node", runtime=runtime, healthcheck="none", build_packages=("libpq-dev", "protobuf-compiler")).dockerfile
-        assert d.build_packages == ("musl-dev", "libpq-dev", "protobuf-dev")
+        i = plan("raft-node", runtime=runtime, healthcheck="none", build_packages=("libpq-dev", "protobuf-compiler")).image
+        assert i.build_packages.names == ("musl-dev", "libpq-dev", "protobuf-dev")
         return
-    d = plan("openssl-app", runtime=runtime).dockerfile
-    assert set(d.build_packages) == {"musl-dev", "pkgconf", "openssl-dev"}
-    assert d.runtime_packages == ("libssl3", "ca-certificates")
-    assert plan("raft-node", runtime=runtime, runtime_packages=("libpq5",)).dockerfile.runtime_packages == ("libpq",)
+    i = plan("openssl-app", runtime=runtime).image
+    assert set(i.build_packages.names) == {"musl-dev", "pkgconf", "openssl-dev"}
+    assert i.runtime_packages.names == ("libssl3", "ca-certificates")
+    assert plan("raft-node", runtime=runtime, runtime_packages=("libpq5",)).image.runtime_packages.names == ("libpq",)
 
 
 def test_distroless_provides_libssl_but_not_libpq():
-    assert plan("openssl-app", runtime="distroless").dockerfile.runtime_packages == ()
+    assert plan("openssl-app", runtime="distroless").image.runtime_packages.names == ()
     with pytest.raises(UsageError, match="--runtime distroless cannot provide libpq5 .*use --runtime debian-slim or alpine"):
         plan(runtime="distroless", runtime_packages=("libpq5",))
 
 
 def test_scratch_copies_the_ca_bundle_only_when_asked():
-    assert plan(runtime="scratch", healthcheck="none", runtime_packages=("ca-certificates",)).dockerfile.ca_bundle
-    assert not plan(runtime="scratch", healthcheck="none").dockerfile.ca_bundle
+    assert plan(runtime="scratch", healthcheck="none", runtime_packages=("ca-certificates",)).image.ca_bundle
+    assert not plan(runtime="scratch", healthcheck="none").image.ca_bundle
 
 
 # --- healthcheck ----------------------------------------------------------------------------------
 
 
 def test_debian_healthcheck_is_bash_dev_tcp():
-    hc = plan().dockerfile.healthcheck
+    hc = plan().image.healthcheck
     assert hc.command[:2] == ("bash", "-c") and "/dev/tcp/127.0.0.1/8080" in hc.command[2]
-    assert hc.compose_test == ("CMD", *hc.command)
 
 
 def test_alpine_healthcheck_is_busybox_wget():
-    hc = plan(runtime="alpine", http_port=8181, health_path="/ready").dockerfile.healthcheck
+    hc = plan(runtime="alpine", http_port=8181, health_path="/ready").image.healthcheck
     assert hc.command == ("wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8181/ready")
 
 
-@pytest.mark.parametrize("runtime", ["distroless", "scratch"])
+@pytest.mark.parametrize("runtime", tuple(r.name for r in runtimes.RUNTIMES if not r.has_http_client))
 def test_no_healthcheck_by_default_without_a_shell(runtime):
     result = plan(runtime=runtime)
-    assert result.dockerfile.healthcheck is None and result.compose.healthcheck is None
+    assert result.image.healthcheck is None
     assert any("no HEALTHCHECK" in w and "--healthcheck exec" in w for w in result.warnings)
 
 
-@pytest.mark.parametrize("runtime", ["distroless", "scratch"])
+@pytest.mark.parametrize("runtime", tuple(r.name for r in runtimes.RUNTIMES if not r.has_http_client))
 def test_http_healthcheck_is_refused_without_a_shell(runtime):
     with pytest.raises(UsageError, match=f"--healthcheck http: the {runtime} image has no shell or HTTP client"):
         plan(runtime=runtime, healthcheck="http")
@@ -224,9 +227,9 @@ def test_http_healthcheck_is_refused_without_a_shell(runtime):
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_exec_healthcheck_runs_the_binary(runtime):
-    hc = plan(runtime=runtime, healthcheck="exec").dockerfile.healthcheck
+    hc = plan(runtime=runtime, healthcheck="exec").image.healthcheck
     assert hc.command == ("/usr/local/bin/raft-node", "healthcheck")
-    assert plan(runtime=runtime, healthcheck="none").dockerfile.healthcheck is None
+    assert plan(runtime=runtime, healthcheck="none").image.healthcheck is None
 
 
 def test_bash_probe_really_checks_the_http_status(tmp_path):
@@ -251,7 +254,7 @@ def test_bash_probe_really_checks_the_http_status(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         for path, expected in (("/ready?probe=1&full=yes", 0), ("/other", 1)):
-            command = plan(http_port=port, health_path=path).dockerfile.healthcheck.command
+            command = plan(http_port=port, health_path=path).image.healthcheck.command
             assert subprocess.run(list(command), timeout=10).returncode == expected, path
     finally:
         server.shutdown()
@@ -261,26 +264,28 @@ def test_bash_probe_really_checks_the_http_status(tmp_path):
 
 
 def test_compose_nodes_ids_peers_ports_and_volumes():
-    c = plan(nodes=5).compose
+    c = plan(nodes=5).cluster
     services = [n.service for n in c.nodes]
     assert services == [f"raft-node-{i}" for i in range(5)]
     for i, node in enumerate(c.nodes):
-        assert node.node_id == str(i)
-        assert node.peers.split(",") == [f"{s}:9000" for s in services if s != node.service]
-        assert node.ports == (f"127.0.0.1:{8080 + i}:8080",)
+        env = dict(node.env)
+        assert node.index == i and node.id == env["NODE_ID"] == str(i)
+        assert env["PEERS"].split(",") == [f"{s}:9000" for s in services if s != node.service]
+        assert node.ports == (PublishedPort("127.0.0.1", 8080 + i, 8080),)
         assert node.volume == f"raft-node-{i}-data"
+        assert node.command == ()  # the image's entrypoint, with no arguments
     assert len({n.volume for n in c.nodes}) == 5
     assert c.network == "cluster" and c.image == "raft-node:latest"
 
 
 def test_raft_ports_published_only_when_asked():
-    node = plan(nodes=3, publish_raft=True, host_port=18080).compose.nodes[2]
-    assert node.ports == ("127.0.0.1:18082:8080", "127.0.0.1:9002:9000")
+    node = plan(nodes=3, publish_raft=True, host_port=18080, publish_address="0.0.0.0").cluster.nodes[2]
+    assert node.ports == (PublishedPort("0.0.0.0", 18082, 8080), PublishedPort("0.0.0.0", 9002, 9000))
 
 
 def test_one_node_has_no_peers():
-    (node,) = plan(nodes=1).compose.nodes
-    assert node.peers == "" and node.node_id == "0"
+    (node,) = plan(nodes=1).cluster.nodes
+    assert node.env == (("NODE_ID", "0"), ("PEERS", "")) and node.id == "0"
 
 
 def test_even_cluster_size_warns():
@@ -307,11 +312,11 @@ def test_impossible_cluster_answers_are_refused(answers, message):
 
 
 def test_the_last_host_port_may_be_65535():
-    assert plan(host_port=65533, nodes=3).compose.nodes[-1].ports == ("127.0.0.1:65535:8080",)
+    assert plan(host_port=65533, nodes=3).cluster.nodes[-1].ports == (PublishedPort("127.0.0.1", 65535, 8080),)
 
 
 def test_shared_environment():
-    env = dict(plan(rust_log="debug,raft=trace", data_dir="/var/lib/raft").compose.shared_env)
+    env = dict(plan(rust_log="debug,raft=trace", data_dir="/var/lib/raft").cluster.env)
     assert env == {"HTTP_PORT": "8080", "RAFT_PORT": "9000", "DATA_DIR": "/var/lib/raft", "RUST_LOG": "debug,raft=trace"}
 
 
@@ -365,7 +370,7 @@ def test_skeleton_keeps_every_target_root_of_the_workspace_and_no_module(tmp_pat
         (workspace / relative).parent.mkdir(parents=True, exist_ok=True)
         (workspace / relative).write_text(text)
     project = inspect_project(workspace)
-    keep = make_plan(project, Answers(strategy="skeleton")).dockerfile.stub_keep
+    keep = make_plan(project, Answers(strategy="skeleton")).image.build.stub_keep
     kept = kept_by_skeleton(workspace, keep)
     roots = target_roots(project)
     assert roots == {
@@ -385,7 +390,7 @@ def test_skeleton_keeps_explicit_targets_in_unusual_places(tmp_path):
         manifest(extra='build = "tools/gen.rs"\n\n[lib]\npath = "lib/root.rs"\n\n[[bin]]\nname = "demo"\npath = "app/start.rs"\n\n[[test]]\nname = "it"\npath = "checks/it.rs"\n'),
         {"tools/gen.rs": "fn main() {}\n", "lib/root.rs": "mod inner;\n", "lib/inner.rs": "\n", "app/start.rs": "fn main() {}\n", "checks/it.rs": "\n"},
     )
-    d = make_plan(inspect_project(crate), Answers()).dockerfile
+    d = make_plan(inspect_project(crate), Answers()).image.build
     kept = kept_by_skeleton(crate, d.stub_keep)
     assert kept == {"./tools/gen.rs", "./lib/root.rs", "./app/start.rs", "./checks/it.rs"}
     assert d.stub_libs == ("./lib/root.rs",)

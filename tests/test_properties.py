@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import validators
+from generator import runtimes
 from generator.answers import Answers
 from generator.errors import UsageError
 from generator.inspect import inspect_project
@@ -41,7 +42,7 @@ rust_log = st.one_of(
 )
 answers = st.builds(
     Answers,
-    runtime=st.sampled_from(["debian-slim", "distroless", "alpine", "scratch"]),
+    runtime=st.sampled_from(runtimes.NAMES),
     strategy=st.sampled_from(["skeleton", "cache-mount"]),
     optimize=st.sampled_from(["strip", "speed", "size", "as-is"]),
     nodes=st.integers(1, 9),
@@ -84,7 +85,7 @@ def check_structure(choice: Answers, compose_text: str) -> None:
         assert service["volumes"] == [f"{name}-data:/data"]
     assert len(published) == len(set(published)) and max(published) <= 65535
     has_check = "healthcheck" in compose["services"][names[0]]
-    assert has_check == (choice.healthcheck in ("http", "exec") or (choice.healthcheck is None and choice.runtime in ("debian-slim", "alpine")))
+    assert has_check == (choice.healthcheck in ("http", "exec") or (choice.healthcheck is None and runtimes.get(choice.runtime).has_http_client))
 
 
 @fast

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 import validators
+from generator import runtimes
 from generator.answers import Answers
-from generator.errors import UsageError
+from generator.errors import ScaffoldError, UsageError
 from generator.inspect import ProjectFacts, inspect_project
 from generator.plan import BuildPlan, make_plan
 from generator.render import render
@@ -28,7 +29,7 @@ from generator.templateset import load_template_set, template_dir
 SAMPLES = Path(__file__).resolve().parent.parent / "sample-crates"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
-RUNTIMES = ("debian-slim", "distroless", "alpine", "scratch")
+RUNTIMES = runtimes.NAMES
 STRATEGIES = ("skeleton", "cache-mount")
 OPTIMIZATIONS = ("strip", "speed", "size", "as-is")
 HEALTHCHECKS = (None, "http", "exec", "none")
@@ -51,7 +52,7 @@ def rendered(name: str = "raft-node", **answers) -> dict[str, str]:
 
 def refusal(crate: str, answers: Answers) -> str | None:
     """Why the plan refuses this combination, or None when it is valid."""
-    if answers.runtime in ("distroless", "scratch") and answers.healthcheck == "http":
+    if not runtimes.get(answers.runtime).has_http_client and answers.healthcheck == "http":
         return "has no shell or HTTP client"
     if crate == "openssl-app" and answers.runtime == "scratch":
         return "cannot provide libssl3"
@@ -126,15 +127,10 @@ def test_runtime_stage_per_runtime():
     for case, files in matrix()[0].items():
         commands = validators.buildkit_parse(files["Dockerfile"])
         froms = [c.value[0] for c in commands if c.cmd.upper() == "FROM"]
-        runtime_image = {
-            "debian-slim": "debian:bookworm-slim",
-            "distroless": "gcr.io/distroless/cc-debian12:nonroot",
-            "alpine": "alpine:3.22",
-            "scratch": "scratch",
-        }[case.split()[1]]
-        assert froms[-1] == runtime_image, case
+        runtime = runtimes.get(case.split()[1])
+        assert froms[-1] == runtime.image, case
         (user,) = [c.value[0] for c in commands if c.cmd.upper() == "USER"]
-        assert user == ("65532:65532" if "distroless" in case else "10001:10001"), case
+        assert user == f"{runtime.uid}:{runtime.uid}" and runtime.uid >= 1000, case
         (entrypoint,) = [c for c in commands if c.cmd.upper() == "ENTRYPOINT"]
         assert entrypoint.json and entrypoint.value[0].startswith("/usr/local/bin/"), case
 
@@ -301,11 +297,11 @@ def test_rust_log_reaches_compose_literally(value):
 
 def test_http_health_path_reaches_both_files_literally():
     path = "/ready?probe=1&full=yes"
-    for runtime in ("debian-slim", "alpine"):
+    for runtime in (r.name for r in runtimes.RUNTIMES if r.has_http_client):
         files = rendered(runtime=runtime, health_path=path)
         (check,) = [c for c in validators.buildkit_parse(files["Dockerfile"]) if c.cmd.upper() == "HEALTHCHECK"]
         command = list(check.value[1:])
-        if runtime == "alpine":
+        if runtimes.get(runtime).http_probe == "wget":
             assert command[-1] == f"http://127.0.0.1:8080{path}"
         else:
             assert command[:2] == ["bash", "-c"] and shlex.quote(path) in command[2]
@@ -346,7 +342,7 @@ def test_the_skeleton_loads_and_builds_with_cargo(tmp_path):
     assert (workspace / "crates/core/src/lib.rs").read_text() == ""
     env = {**os.environ, "CARGO_TARGET_DIR": str(tmp_path / "target"), "CARGO_NET_OFFLINE": "true"}
     build = subprocess.run(
-        ["cargo", "build", *shlex.split(plan.dockerfile.cargo_args)], cwd=workspace, env=env, capture_output=True, text=True, timeout=300
+        ["cargo", "build", *plan.image.build.cargo_args], cwd=workspace, env=env, capture_output=True, text=True, timeout=300
     )
     assert build.returncode == 0, build.stderr
 
@@ -388,3 +384,36 @@ def test_a_template_change_breaks_the_golden_test(tmp_path, template):
     crate, answers = GOLDEN_CASES["raft-node"]
     files = files_of(make_plan(facts(crate), Answers(**answers)), changed)
     assert golden_differences("raft-node", files) != []
+
+
+# --- template sets written for the plan before it was organised by concept -------------------------
+
+
+@pytest.mark.parametrize("old", ["{{ plan.dockerfile.binary }}\n", "{% set c = plan.compose %}{{ c.nodes | length }}\n"])
+def test_a_set_reading_the_old_plan_names_is_told_to_re_export(tmp_path, old):
+    old_set = tmp_path / "old-set"
+    shutil.copytree(template_dir(), old_set)
+    (old_set / "Dockerfile.j2").write_text("# line one\n" + old)
+    with pytest.raises(ScaffoldError) as caught:
+        files_of(make_plan(facts("raft-node"), Answers()), old_set)
+    message = str(caught.value)
+    assert message.startswith(f"{old_set / 'Dockerfile.j2'}:2: ")
+    assert "the plan changed in scaffold" in message and "re-export with `scaffold templates export DIR`" in message
+
+
+def test_another_undefined_plan_name_keeps_jinjas_message(tmp_path):
+    edited = tmp_path / "edited"
+    shutil.copytree(template_dir(), edited)
+    (edited / "Dockerfile.j2").write_text("{{ plan.image.nonexistent }}\n")
+    with pytest.raises(ScaffoldError, match="has no attribute 'nonexistent'") as caught:
+        files_of(make_plan(facts("raft-node"), Answers()), edited)
+    assert "plan changed" not in str(caught.value)
+
+
+def test_the_binary_is_installed_run_and_probed_at_one_path():
+    for runtime in runtimes.NAMES:
+        files = rendered(runtime=runtime, healthcheck="exec")
+        commands = validators.buildkit_parse(files["Dockerfile"])
+        (entrypoint,) = [c.value[0] for c in commands if c.cmd.upper() == "ENTRYPOINT"]
+        (health,) = [c.value[1] for c in commands if c.cmd.upper() == "HEALTHCHECK"]
+        assert f"/out{entrypoint} " in files["Dockerfile"] and health == entrypoint, runtime

@@ -21,10 +21,11 @@ import pytest
 from conftest import run_scaffold
 from validators import compose_resolved, compose_yaml, hadolint_many
 
+from generator import runtimes
 from generator.check import check_files
 
 MANIFEST = '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\ndescription = "a demo"\n'
-RUNTIMES = ["debian-slim", "distroless", "alpine", "scratch"]
+RUNTIMES = runtimes.NAMES
 STRATEGIES = ["skeleton", "cache-mount"]
 COMBINATIONS = list(itertools.product(RUNTIMES, STRATEGIES))
 
@@ -44,7 +45,7 @@ def generated(tmp_path_factory) -> dict[tuple[str, str], Path]:
         (crate / "Cargo.toml").write_text(MANIFEST)
         (crate / "Cargo.lock").write_text('version = 3\n\n[[package]]\nname = "demo"\nversion = "0.1.0"\n')
         (crate / "src" / "main.rs").write_text("fn main() {}\n")
-        health = ["--healthcheck", "exec"] if runtime in ("distroless", "scratch") else []
+        health = [] if runtimes.get(runtime).has_http_client else ["--healthcheck", "exec"]
         result = run_scaffold("init", str(crate), "--no-input", "--runtime", runtime, "--strategy", strategy, *health)
         assert result.returncode == 0, result.stderr
         out[(runtime, strategy)] = crate

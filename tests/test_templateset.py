@@ -36,7 +36,7 @@ default = true
 when = "nodes > 1"
 """
 MAKEFILE = "push:\n\tdocker push {{ custom.registry }}/{{ plan.binary }}:latest\n"
-CLUSTER = "{% if custom.replicas_note %}{{ plan.compose.nodes | length }} nodes\n{% endif %}"
+CLUSTER = "{% if custom.replicas_note %}{{ plan.cluster.nodes | length }} nodes\n{% endif %}"
 
 
 @pytest.fixture

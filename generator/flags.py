@@ -1,0 +1,90 @@
+"""The answer flags of `init`, `update` and `plan`, generated from the question table.
+
+Each built-in question with a `flag` becomes one typer option: its help is the question's help,
+its default is the question's default (or `default_text` for one computed from other answers or
+the project), a bool gets its `negative_flag`, and a list is repeatable, each value split by the
+question's separator. `answer_flags` adds these options to a command's signature (typer reads
+`__signature__`) and hands the command, in their place, one Layer of the flags actually given.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import typer
+
+from .answers import CustomValue
+from .answersfile import Layer
+from .questions import BUILTIN, Question
+
+FLAG_QUESTIONS: tuple[Question, ...] = tuple(q for q in BUILTIN if q.flag)
+_TYPES: dict[str, Any] = {"int": int | None, "bool": bool | None, "list": list[str] | None}
+# Where click says a value came from, by name: typer ships its own copy of click, so its enum may differ.
+_GIVEN = ("COMMANDLINE", "ENVIRONMENT")
+
+
+def parameter_name(question: Question) -> str:
+    """The Python name typer derives from the option (`--build-package` -> build_package)."""
+    assert question.flag is not None
+    return question.flag.removeprefix("--").replace("-", "_")
+
+
+def option(question: Question) -> Any:
+    """The typer option of one question."""
+    assert question.flag is not None
+    names = f"{question.flag}/{question.negative_flag}" if question.negative_flag else question.flag
+    text = question.help
+    if question.choices and not all(choice in text for choice in question.choices):
+        text += f" One of: {', '.join(question.choices)}."
+    default = None if callable(question.default) else question.default
+    if isinstance(default, tuple):
+        return typer.Option(list(default) or None, names, help=text, show_default=question.default_text or bool(default))
+    if default is None:
+        return typer.Option(None, names, help=text, show_default=question.default_text or False)
+    return typer.Option(default, names, help=text, show_default=question.default_text or True)
+
+
+def given_value(question: Question, value: Any) -> CustomValue:
+    """A flag's value as the question's answer: a repeated list option, each value split by the separator."""
+    if question.type != "list":
+        return value  # type: ignore[no-any-return]
+    parts = (part for item in value for part in (item.split() if question.separator == " " else item.split(question.separator)))
+    return tuple(part.strip() for part in parts if part.strip())
+
+
+def answer_flags(command: Callable[..., None]) -> Callable[..., None]:
+    """Give `command` every answer flag; it receives, in their place, `flags: Layer` of those given."""
+    own = [p for name, p in inspect.signature(command, eval_str=True).parameters.items() if name != "flags"]
+    generated = [
+        inspect.Parameter(parameter_name(q), inspect.Parameter.KEYWORD_ONLY, default=option(q), annotation=_TYPES.get(q.type, str | None))
+        for q in FLAG_QUESTIONS
+    ]
+    keyword_only = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+    context = inspect.Parameter("_answer_flags_ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
+
+    @functools.wraps(command)
+    def run(**values: Any) -> None:
+        ctx: typer.Context = values.pop(context.name)
+        flags = flags_layer(ctx, FLAG_QUESTIONS, values)
+        for question in FLAG_QUESTIONS:
+            values.pop(parameter_name(question))
+        command(flags=flags, **values)
+
+    parameters = [context, *keyword_only, *generated]
+    run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in parameters}
+    del run.__wrapped__  # typer must read the new signature, not the command's own
+    return run
+
+
+def flags_layer(ctx: typer.Context, questions: Sequence[Question], values: dict[str, Any]) -> Layer:
+    """The answers given as flags on this command line (not typer's defaults: those come last)."""
+    given = {}
+    for question in questions:
+        name = parameter_name(question)
+        if getattr(ctx.get_parameter_source(name), "name", None) in _GIVEN:
+            given[question.name] = given_value(question, values[name])
+    return Layer("flags", given)

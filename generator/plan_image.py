@@ -1,0 +1,138 @@
+"""The image part of the plan: toolchain, system packages, the installed binary, user, env, ports, healthcheck.
+
+Every value is structured (ports and ids are numbers, commands are argument tuples); how one output
+file writes them down is the business of the render filters.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from . import runtimes
+from .answers import Answers
+from .errors import UsageError
+from .manifest import Package
+from .plan_build import CargoBuild
+
+INSTALL_DIR = "/usr/local/bin"  # where the binary goes in the runtime image
+
+
+@dataclass(frozen=True)
+class Packages:
+    manager: str  # "apt", "apk" or "none"
+    distro: str | None  # "debian", "alpine"; None for an image without a package manager
+    names: tuple[str, ...]  # in the distro's own names
+
+
+@dataclass(frozen=True)
+class InstalledBinary:
+    name: str
+    path: str  # absolute, in the runtime image: the entrypoint and the exec healthcheck run it
+
+
+@dataclass(frozen=True)
+class User:
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str  # what the application serves on it: "http", "raft"
+    number: int
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    command: tuple[str, ...]  # exec form: no shell splits or expands it
+    interval: int = 10  # seconds
+    timeout: int = 3
+    start_period: int = 10
+    retries: int = 3
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    tag: str  # what the compose file builds and runs, `name:latest`
+    runtime: str  # the --runtime it was made for
+    rust_version: str  # the Dockerfile's ARG RUST_VERSION
+    builder_image: str  # with ${RUST_VERSION} for the ARG
+    base_image: str  # the runtime stage's FROM
+    build_packages: Packages
+    runtime_packages: Packages
+    build: CargoBuild
+    binary: InstalledBinary
+    ca_bundle: bool  # copy the CA bundle from the builder (the image has no package manager)
+    user: User
+    data_dir: str  # created in the image, owned by the user
+    env: tuple[tuple[str, str], ...]
+    ports: tuple[Port, ...]
+    healthcheck: HealthCheck | None
+    labels: tuple[tuple[str, str], ...]
+
+
+def runtime_packages(runtime: runtimes.Runtime, packages: tuple[str, ...]) -> Packages:
+    """The runtime image's packages in its distro's names; UsageError when it has no package manager to add them."""
+    if runtime.distro is not None:
+        return Packages(runtime.package_manager, runtime.distro.name, _named(runtime.distro, packages))
+    missing = [p for p in packages if p not in runtime.provides and not (runtime.ca_bundle_from_builder and p == "ca-certificates")]
+    if missing:
+        usable = " or ".join(r.name for r in runtimes.RUNTIMES if r.distro is not None)
+        raise UsageError(
+            f"--runtime {runtime.name} cannot provide {', '.join(missing)} (it has no package manager); use --runtime {usable}"
+        )
+    return Packages(runtime.package_manager, None, ())
+
+
+def build_packages(runtime: runtimes.Runtime, packages: tuple[str, ...]) -> Packages:
+    distro = runtime.builder_distro
+    return Packages(distro.package_manager, distro.name, _named(distro, (*runtime.build_base_packages, *packages)))
+
+
+def _named(distro: runtimes.Distro, packages: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(distro.package(p) for p in packages))
+
+
+def installed(name: str) -> InstalledBinary:
+    return InstalledBinary(name, f"{INSTALL_DIR}/{name}")
+
+
+def healthcheck(kind: str, answers: Answers, runtime: runtimes.Runtime, binary: InstalledBinary) -> HealthCheck | None:
+    if kind == "none":
+        return None
+    if kind == "exec":
+        return HealthCheck((binary.path, *answers.health_command))
+    port, path = answers.http_port, answers.health_path
+    if runtime.http_probe == "wget":
+        return HealthCheck(("wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{port}{path}"))
+    # bash-tcp (validate() refuses http where the image cannot make a request). bash's /dev/tcp
+    # needs no extra package: Debian images carry bash, not curl or wget. The path is an argument,
+    # not part of the format: it may hold `%` and `'`.
+    probe = (
+        f"exec 3<>/dev/tcp/127.0.0.1/{port} && "
+        f"printf 'GET %s HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' {shlex.quote(path)} >&3 && "
+        "head -n 1 <&3 | grep -q ' 2[0-9][0-9] '"
+    )
+    return HealthCheck(("bash", "-c", probe))
+
+
+def app_env(answers: Answers) -> tuple[tuple[str, str], ...]:
+    """What the application reads in every container: its ports and data directory."""
+    return (("HTTP_PORT", str(answers.http_port)), ("RAFT_PORT", str(answers.raft_port)), ("DATA_DIR", answers.data_dir))
+
+
+def ports(answers: Answers) -> tuple[Port, ...]:
+    return (Port("http", answers.http_port), Port("raft", answers.raft_port))
+
+
+def labels(package: Package) -> tuple[tuple[str, str], ...]:
+    pairs = [
+        ("org.opencontainers.image.title", package.name),
+        ("org.opencontainers.image.version", package.version),
+        ("org.opencontainers.image.description", package.description),
+        ("org.opencontainers.image.licenses", package.license),
+        ("org.opencontainers.image.source", package.repository),
+        ("org.opencontainers.image.url", package.homepage),
+    ]
+    return tuple((k, v) for k, v in pairs if v)

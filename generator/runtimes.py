@@ -1,0 +1,165 @@
+"""The runtime images scaffold can build for: one frozen record each, the one place that knows them.
+
+Answers (the `--runtime` choices and help), the plan (images, packages, user, healthcheck probe),
+`check` (what an image seen in a FROM line holds) and the tests all read this table. A new runtime
+is one more record in RUNTIMES.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+# Debian's names for the packages syspackages.py knows, as Alpine calls them; names not listed are the same.
+_ALPINE_NAMES = MappingProxyType({
+    "pkg-config": "pkgconf",
+    "libssl-dev": "openssl-dev",
+    "libssl3": "libssl3",
+    "libpq-dev": "libpq-dev",
+    "libpq5": "libpq",
+    "protobuf-compiler": "protobuf-dev",
+    "libclang-dev": "clang-dev",
+    "libsqlite3-dev": "sqlite-dev",
+    "libsqlite3-0": "sqlite-libs",
+    "default-libmysqlclient-dev": "mariadb-connector-c-dev",
+    "libmariadb3": "mariadb-connector-c",
+    "libudev-dev": "eudev-dev",
+    "libudev1": "eudev-libs",
+    "libdbus-1-dev": "dbus-dev",
+    "libdbus-1-3": "dbus-libs",
+})
+
+
+@dataclass(frozen=True)
+class Distro:
+    """A package-managed distribution: how packages are installed and what it calls them."""
+
+    name: str
+    package_manager: str  # "apt" or "apk"
+    package_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # Debian name -> ours
+
+    def package(self, debian_name: str) -> str:
+        return self.package_names.get(debian_name, debian_name)
+
+
+DEBIAN = Distro("debian", "apt")
+ALPINE = Distro("alpine", "apk", _ALPINE_NAMES)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    name: str  # the --runtime value
+    help: str  # one phrase for `--runtime` help and the README
+    builder_image: str  # with ${RUST_VERSION}, set by the Dockerfile's ARG
+    builder_distro: Distro
+    image: str  # the final stage's FROM
+    distro: Distro | None  # None: no package manager in the runtime image
+    libc: str  # "glibc" or "musl": musl builders need musl-dev
+    uid: int  # the numeric non-root user (and group) the app runs as
+    programs: frozenset[str]  # what a healthcheck can run: a shell, bash, wget
+    http_probe: str | None  # how an HTTP healthcheck makes its request: "bash-tcp", "wget" or None
+    provides: frozenset[str] = frozenset()  # Debian package names whose libraries the image already holds
+    ca_bundle_from_builder: bool = False  # ca-certificates is met by copying the builder's CA bundle
+    image_markers: tuple[str, ...] = ()  # substrings that identify a FROM image as this kind (for check)
+
+    @property
+    def package_manager(self) -> str:
+        """apt, apk, or none (an image without a package manager)."""
+        return self.distro.package_manager if self.distro else "none"
+
+    @property
+    def has_shell(self) -> bool:
+        return "sh" in self.programs
+
+    @property
+    def has_http_client(self) -> bool:
+        return self.http_probe is not None
+
+    @property
+    def build_base_packages(self) -> tuple[str, ...]:
+        """Packages every build on this builder needs: musl's C library headers for musl builders."""
+        return ("musl-dev",) if self.libc == "musl" else ()
+
+
+RUNTIMES: tuple[Runtime, ...] = (
+    Runtime(
+        "debian-slim",
+        "Debian, apt, bash",
+        "rust:${RUST_VERSION}-slim-bookworm",
+        DEBIAN,
+        "debian:bookworm-slim",
+        DEBIAN,
+        "glibc",
+        10001,
+        frozenset({"sh", "bash"}),
+        "bash-tcp",  # Debian images carry bash, not curl or wget
+    ),
+    Runtime(
+        "distroless",
+        "glibc, OpenSSL, CA roots, no shell",
+        "rust:${RUST_VERSION}-slim-bookworm",
+        DEBIAN,
+        "gcr.io/distroless/cc-debian12:nonroot",
+        None,
+        "glibc",
+        65532,  # the image's own nonroot user
+        frozenset(),
+        None,
+        provides=frozenset({"libssl3", "ca-certificates"}),
+        image_markers=("distroless",),
+    ),
+    Runtime(
+        "alpine",
+        "musl, apk, busybox",
+        "rust:${RUST_VERSION}-alpine",  # every Rust release is published on the current Alpine
+        ALPINE,
+        "alpine:3.22",
+        ALPINE,
+        "musl",
+        10001,
+        frozenset({"sh", "wget"}),
+        "wget",
+        image_markers=("alpine",),
+    ),
+    Runtime(
+        "scratch",
+        "only the static binary",
+        "rust:${RUST_VERSION}-alpine",
+        ALPINE,
+        "scratch",
+        None,
+        "musl",
+        10001,
+        frozenset(),
+        None,
+        ca_bundle_from_builder=True,
+    ),
+)
+NAMES: tuple[str, ...] = tuple(r.name for r in RUNTIMES)
+_BY_NAME = {r.name: r for r in RUNTIMES}
+
+
+def get(name: str) -> Runtime:
+    """The record for a --runtime value already checked against NAMES."""
+    return _BY_NAME[name]
+
+
+def can_make_http_request(name: str | None) -> bool:
+    """True unless `name` is a known runtime without an HTTP client (unknown or unset: not ruled out)."""
+    runtime = _BY_NAME.get(name or "")
+    return runtime is None or runtime.has_http_client
+
+
+def help_text() -> str:
+    """`--runtime` help: every runtime with what it is."""
+    described = [f"{r.name} ({r.help})" for r in RUNTIMES]
+    return f"Runtime image: {', '.join(described[:-1])} or {described[-1]}."
+
+
+def guess(image: str) -> Runtime | None:
+    """Which kind of runtime a FROM image is, by its exact name or a marker in it; None if unknown."""
+    for runtime in RUNTIMES:
+        if image == runtime.image or any(marker in image for marker in runtime.image_markers):
+            return runtime
+    return None

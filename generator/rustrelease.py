@@ -1,0 +1,26 @@
+"""Rust release numbers: the one place that says what a release looks like and how releases order.
+
+A pinned release (`1.95`, `1.95.0`) names a toolchain and an official image tag: toolchain files,
+`--rust-version`. A `rust-version` (MSRV) in Cargo.toml may be shorter (`1`), as Cargo allows.
+"""
+
+from __future__ import annotations
+
+import re
+
+RELEASE = re.compile(r"^\d+\.\d+(\.\d+)?$")
+MSRV = re.compile(r"^\d{1,4}(\.\d{1,4}){0,2}$")
+
+
+def is_release(text: str) -> bool:
+    return RELEASE.match(text) is not None
+
+
+def is_msrv(text: str) -> bool:
+    return MSRV.match(text) is not None
+
+
+def key(version: str) -> tuple[int, ...]:
+    """An ordering key: (1, 95, 0) for 1.95.0."""
+    # Long digit runs are capped: int() refuses strings past 4300 digits, and no release gets near 18.
+    return tuple(int(part[:18]) for part in re.findall(r"\d+", version)[:3])

@@ -436,13 +436,14 @@ def make_faithful(plan: Plan) -> tuple[str, str]:
         log(f"rust toolchain {ru.official_name} from {ru.toolchain_dir} (minimal profile, no docs)")
         df = rustup.toolchain_dockerfile(DEBIAN_TAG, ru, RUST_SLIM_PACKAGES, _label(files_recipe, "rust-toolchain-files"))
         build(ru.toolchain_dir, df, [files_tag], "rust-toolchain", ignore)
-    meta = cache_dir() / "rustup-metadata"
-    meta_hash = rustup.stage_metadata(ru, HOST_CA_BUNDLE, meta)
-    recipe = _sha(files_recipe, meta_hash, rustup.faithful_dockerfile(files_tag, ru, ""))
     tag = f"{RUST_FAITHFUL_REPO}:{tc.version}"
-    if plan.force or not up_to_date([tag], recipe):
-        log(f"rustup {ru.binary} and its metadata on top")
-        build(meta, rustup.faithful_dockerfile(files_tag, ru, _label(recipe, "rust-faithful")), [tag], "rust-faithful")
+    with tempfile.TemporaryDirectory(prefix="scaffold-rustup-") as meta:
+        meta_hash = rustup.stage_metadata(ru, HOST_CA_BUNDLE, Path(meta))
+        recipe = _sha(files_recipe, meta_hash, rustup.faithful_dockerfile(files_tag, ru, ""))
+        if plan.force or not up_to_date([tag], recipe):
+            log(f"rustup {ru.binary} and its metadata on top")
+            df = rustup.faithful_dockerfile(files_tag, ru, _label(recipe, "rust-faithful"))
+            build(Path(meta), df, [tag], "rust-faithful")
     return tag, recipe
 
 

@@ -56,12 +56,11 @@ def find_host_rustup(sysroot: Path, version: str, host: str) -> HostRustup:
     binary = cargo_home / "bin" / "rustup"
     if not binary.is_file():
         raise NoRustup(f"no rustup at {binary} (install Rust with rustup)")
-    real = binary.resolve()
     proxies = tuple(
         sorted(
             p.name
             for p in binary.parent.iterdir()
-            if p.name != "rustup" and p.is_file() and (p.resolve() == real or os.path.samefile(p, binary))
+            if p.name != "rustup" and p.is_file() and os.path.samefile(p, binary)
         )
     )
     toolchain_dir = sysroot.resolve()
@@ -119,8 +118,6 @@ def settings_toml(default_toolchain: str) -> str:
 
 def stage_metadata(rustup: HostRustup, ca_bundle: Path, out: Path) -> str:
     """Write the small build context of the rustup layer into ``out``; returns its content hash."""
-    if out.exists():
-        shutil.rmtree(out)
     (out / "update-hashes").mkdir(parents=True)
     shutil.copy2(rustup.binary, out / "rustup")
     shutil.copy2(ca_bundle, out / "ca-certificates.crt")

@@ -55,7 +55,7 @@ BORE = Server("bore-cli", "0.6.0", ("--force", "--healthcheck", "none", "--http-
 @pytest.fixture(scope="session")
 def published_image(engine, base_images, tmp_path_factory):
     """published_image(server) -> tag: the crate built from its generated Dockerfile, once per run."""
-    session_docker = DockerTest(engine, None)
+    run_docker = DockerTest(engine, None)
     built: dict[Server, tuple[str, int, str]] = {}
 
     def image(server: Server) -> str:
@@ -66,8 +66,8 @@ def published_image(engine, base_images, tmp_path_factory):
                 capture_output=True, text=True, cwd=REPO,
             )
             assert init.returncode == 0, init.stderr
-            tag = session_docker.tag(server.crate)
-            res = session_docker.build(crate, crate / "Dockerfile", tag, timeout=1800)
+            tag = run_docker.tag(server.crate)
+            res = run_docker.build(crate, crate / "Dockerfile", tag, timeout=1800)
             print(f"\n[published] {server.crate} {server.version}: built in {res.duration / 60:.1f} min", end="")
             built[server] = (tag, res.returncode, res.output[-4000:])
         tag, returncode, output = built[server]
@@ -75,7 +75,7 @@ def published_image(engine, base_images, tmp_path_factory):
         return tag
 
     yield image
-    problems = session_docker.cleanup()
+    problems = run_docker.cleanup()
     if problems:
         print("\n[cleanup] " + "\n[cleanup] ".join(problems), file=sys.stderr)
 

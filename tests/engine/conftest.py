@@ -6,9 +6,13 @@ skipped with a loud reason; with ``SCAFFOLD_REQUIRE_DOCKER=1`` (CI) they fail
 instead.
 
 The engine has no registry: base images are made locally by
-``tests/images/baseimages.py`` (see the ``base_images`` fixture). Containers
-on the test machines reach the Debian mirror but not crates.io, so the rust
-image carries the sample crates' dependencies vendored; see that module.
+``tests/images/baseimages.py`` (see the ``base_images`` fixture). The rust
+builder is faithful to the official image (rustup, minimal profile) and builds
+fetch their crates from the registry; only where containers find no route to
+it are the sample crates' dependencies vendored into it. The base-images line
+printed at the start says which mode ran (``crates_mode`` returns it).
+Published crates (``published_crate``, from ``tests/published.py``) are real,
+unmodified projects to build.
 
 Everything a test creates (containers, networks, volumes, image tags, compose
 projects) is recorded in the test's ``docker`` fixture and removed in a
@@ -38,6 +42,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from tests.images import baseimages  # noqa: E402
+from tests.published import published_crate  # noqa: E402,F401  (a fixture for the engine tests)
 
 ENGINE_DIR = Path(__file__).resolve().parent
 RUN_LABEL = "org.scaffold.test-run"
@@ -113,6 +118,14 @@ def base_images(engine) -> list:
 @pytest.fixture(scope="session")
 def rust_image(base_images) -> str:
     return baseimages.host_toolchain().tags[0]
+
+
+@pytest.fixture(scope="session")
+def crates_mode(engine, rust_image) -> str:
+    """How builds on the rust image get crates: "registry" (faithful) or "vendored" (no route)."""
+    proc = engine.cmd("image", "inspect", "--format", f'{{{{index .Config.Labels "{baseimages.LABEL_CRATES}"}}}}',
+                      rust_image)
+    return proc.stdout.strip()
 
 
 @pytest.fixture(scope="session")

@@ -160,3 +160,74 @@ def test_compose_v2_builds_and_runs_with_this_engine(docker, compose_bin, tmp_pa
         assert state.stdout.split() == ["exited", "0"], f"{service}: {state.stdout.strip()} {state.stderr.strip()}"
         logs = docker.engine.cmd("logs", ids[0], timeout=60)
         assert logs.stdout.strip() == "built", f"{service} printed {logs.stdout!r} {logs.stderr!r}"
+
+
+# --------------------------------------------------------------------------
+# The rust stand-in is faithful to the official image: rustup, profile minimal, nothing downloaded.
+
+
+def _toolchain_file_script(channel: str, then: str) -> str:
+    """A fresh crate whose rust-toolchain.toml names ``channel``, then ``then`` run in it."""
+    return (
+        "set -e; cd /tmp && cargo new -q pinned && cd pinned && "
+        f"printf '[toolchain]\\nchannel = \"{channel}\"\\n' > rust-toolchain.toml && {then}"
+    )
+
+
+def test_rustup_lists_the_toolchain_as_installed_with_no_network(docker, rust_image):
+    tc = baseimages.host_toolchain()
+    script = "rustup show && rustup toolchain list && cargo --version"
+    res = docker.run(rust_image, ["sh", "-c", script], network="none")
+    assert res.returncode == 0, res.stderr
+    official = f"{tc.version}-{tc.host}"
+    assert f"{official} (active, default)" in res.stdout, res.stdout
+    assert "rustup home:  /usr/local/rustup" in res.stdout
+    # The minimal profile, as `rustup-init --profile minimal` leaves it in the official image.
+    components = docker.run(rust_image, ["rustup", "component", "list", "--installed"], network="none")
+    assert set(components.stdout.split()) == {f"{c}-{tc.host}" for c in ("cargo", "rust-std", "rustc")}, components
+    assert f"cargo {tc.version}" in res.stdout
+    assert "download" not in res.stderr and "syncing" not in res.stderr, res.stderr
+
+
+def test_a_toolchain_file_naming_a_missing_toolchain_fails_fast(docker, rust_image):
+    tc = baseimages.host_toolchain()
+    major, minor = tc.version.split(".")[:2]
+    older = f"{major}.{int(minor) - 1}.0"
+    from time import monotonic  # local: the module's imports belong to the tests above
+
+    t0 = monotonic()
+    res = docker.run(rust_image, ["sh", "-c", _toolchain_file_script(older, "cargo build")])
+    seconds = monotonic() - t0
+    assert res.returncode != 0, res.stdout
+    assert f"syncing channel updates for {older}-{tc.host}" in res.stderr, res.stderr
+    assert "could not download file from 'http://127.0.0.1:9/" in res.stderr, res.stderr
+    assert seconds < 60, f"the missing toolchain took {seconds:.0f}s to fail; it must not be fetched"
+
+
+def test_channels_variant_is_the_only_one_that_answers_to_a_channel(docker, rust_image, base_images):
+    tc = baseimages.host_toolchain()
+    channels = f"{baseimages.RUST_CHANNELS_REPO}:{tc.short}"
+    for channel in ("stable", tc.short):
+        script = _toolchain_file_script(channel, "rustup show active-toolchain && cargo build -q && ./target/debug/pinned")
+        res = docker.run(channels, ["sh", "-c", script], network="none")
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.startswith(f"{channel}-{tc.host}"), res.stdout
+        assert "Hello, world!" in res.stdout
+    res = docker.run(rust_image, ["sh", "-c", _toolchain_file_script("stable", "cargo --version")])
+    assert res.returncode != 0 and "could not download file" in res.stderr, res.stderr
+
+
+def test_rust_image_gets_crates_the_way_its_label_says(docker, rust_image, crates_mode):
+    print(f"\n[base-images] crates mode: {crates_mode}")
+    if crates_mode == "registry":
+        script = (
+            "set -e; cd /tmp && cargo new -q reg && cd reg && printf 'cfg-if = \"=1.0.0\"\\n' >> Cargo.toml && "
+            "CARGO_NET_RETRY=0 cargo fetch && ls $CARGO_HOME/registry/cache/*/"
+        )
+        res = docker.run(rust_image, ["sh", "-c", script])
+        assert res.returncode == 0, res.stderr
+        assert "cfg-if-1.0.0.crate" in res.stdout
+    else:
+        assert crates_mode == "vendored", f"unknown crates mode {crates_mode!r}"
+        res = docker.run(rust_image, ["cat", "/usr/local/cargo/config.toml"])
+        assert 'replace-with = "scaffold-test-vendored"' in res.stdout, res.stdout

@@ -10,19 +10,26 @@ store. This module makes those images from things the machine does have:
     cached under ``${XDG_CACHE_HOME:-~/.cache}/scaffold-test-images/``.
 
 ``rust:<X.Y>-slim-bookworm`` and ``rust:<X.Y.Z>-slim-bookworm``
-    The Debian image plus exactly the packages the official slim image keeps
-    (``ca-certificates gcc libc6-dev``) and the host's Rust toolchain
-    (``$(rustc --print sysroot)``: ``bin/``, ``lib/``, ``libexec/``; no docs),
-    laid out like the official image: ``RUSTUP_HOME=/usr/local/rustup``,
-    ``CARGO_HOME=/usr/local/cargo``, ``PATH=/usr/local/cargo/bin:$PATH``.
-    Deliberately nothing more (no ``pkg-config``, no ``libssl-dev``) so that
-    a generated Dockerfile that forgets a build package fails here too.
+    Faithful to the official slim image where a build can tell: the Debian image
+    plus exactly the packages it keeps (``ca-certificates gcc libc6-dev``),
+    rustup (the host's binary) with every tool a proxy to it,
+    ``RUSTUP_HOME=/usr/local/rustup``, ``CARGO_HOME=/usr/local/cargo``, and the
+    host toolchain installed as ``<X.Y.Z>-<host>`` with profile minimal (see
+    ``rustup.py``). Deliberately nothing more (no ``pkg-config``, no
+    ``libssl-dev``) so that a generated Dockerfile that forgets a build package
+    fails here too. Three differences: the host's CA bundle is trusted (a
+    TLS-intercepting proxy sits between containers and the registry), and
+    ``RUSTUP_DIST_SERVER``/``RUSTUP_UPDATE_ROOT`` point at a closed port, so
+    a toolchain file naming a toolchain the image lacks fails in a second
+    instead of downloading; and, only where containers find no route to the
+    crates registry (probed; ``SCAFFOLD_TEST_CRATES=auto|registry|vendor``),
+    the sample crates' dependencies vendored with a ``$CARGO_HOME/config.toml``
+    that replaces crates.io with them. The image's label
+    ``org.scaffold.test-image.crates`` says which (``registry``/``vendored``).
 
-    Containers may be unable to reach crates.io (see ``--probe-network``).
-    Unless ``SCAFFOLD_TEST_CRATES=network``, the image therefore also carries
-    a vendored copy of the crates locked by the sample crates and a
-    ``$CARGO_HOME/config.toml`` that replaces crates.io with that directory.
-    This is the one intended difference from the official image.
+``scaffold-test/rust-channels:<X.Y>``
+    NOT faithful: the rust image with the same toolchain also registered as
+    ``stable`` and ``<X.Y>``, for building projects that pin a channel.
 
 ``gcr.io/distroless/cc-debian12:nonroot``
     A stand-in for Google's distroless ``cc`` image, not the real one: the
@@ -50,7 +57,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -59,17 +65,22 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.images import rustup
+from tests.images.aptsources import APT_DOCKER_CLEAN, DPKG_EXCLUDES, SUITE, debian_mirrors, image_sources_file
+
 RECIPE_VERSION = "4"
 LABEL = "org.scaffold.test-image"
 LABEL_KIND = "org.scaffold.test-image.kind"
 
 DEBIAN_TAG = "debian:bookworm-slim"
 DISTROLESS_TAG = "gcr.io/distroless/cc-debian12:nonroot"
-RUST_TOOLCHAIN_REPO = "scaffold-test/rust-toolchain"
+RUST_TOOLCHAIN_REPO = "scaffold-test/rust-toolchain-files"
+RUST_FAITHFUL_REPO = "scaffold-test/rust-faithful"
+RUST_CHANNELS_REPO = "scaffold-test/rust-channels"
+LABEL_CRATES = "org.scaffold.test-image.crates"
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+CRATES_MODES = ("auto", "registry", "vendor")
 
-SUITE = "bookworm"
-DEFAULT_MIRROR = "http://deb.debian.org/debian"
-DEFAULT_SECURITY_MIRROR = "http://deb.debian.org/debian-security"
 
 # What the official rust:*-slim-bookworm image keeps installed on top of
 # debian:bookworm-slim (it also installs wget for rustup, then purges it).
@@ -153,128 +164,6 @@ def check_tools() -> None:
 
 
 @dataclass(frozen=True)
-class AptSource:
-    uri: str
-    suites: tuple[str, ...]
-    components: tuple[str, ...]
-
-
-def _parse_one_line(text: str) -> list[AptSource]:
-    out = []
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line.startswith("deb "):
-            continue
-        parts = line.split()[1:]
-        if parts and parts[0].startswith("["):
-            while parts and not parts[0].endswith("]"):
-                parts.pop(0)
-            parts.pop(0)
-        if len(parts) >= 3:
-            out.append(AptSource(parts[0], (parts[1],), tuple(parts[2:])))
-    return out
-
-
-def _parse_deb822(text: str) -> list[AptSource]:
-    out = []
-    for stanza in re.split(r"\n\s*\n", text):
-        fields: dict[str, str] = {}
-        key = None
-        for line in stanza.splitlines():
-            if line.startswith("#") or not line.strip():
-                continue
-            if line[0].isspace() and key:
-                fields[key] += " " + line.strip()
-                continue
-            if ":" in line:
-                key, _, value = line.partition(":")
-                key = key.strip().lower()
-                fields[key] = value.strip()
-        if "deb" not in fields.get("types", "").split():
-            continue
-        if fields.get("enabled", "yes").lower() == "no":
-            continue
-        for uri in fields.get("uris", "").split():
-            out.append(
-                AptSource(
-                    uri,
-                    tuple(fields.get("suites", "").split()),
-                    tuple(fields.get("components", "").split()),
-                )
-            )
-    return out
-
-
-def host_debian_sources() -> list[AptSource]:
-    """The host's Debian bookworm sources (other vendors' repositories skipped)."""
-    sources: list[AptSource] = []
-    etc = Path("/etc/apt")
-    if (etc / "sources.list").exists():
-        sources += _parse_one_line((etc / "sources.list").read_text())
-    d = etc / "sources.list.d"
-    if d.is_dir():
-        for p in sorted(d.iterdir()):
-            if p.suffix == ".list":
-                sources += _parse_one_line(p.read_text())
-            elif p.suffix == ".sources":
-                sources += _parse_deb822(p.read_text())
-    keep = []
-    for s in sources:
-        suites = tuple(x for x in s.suites if x == SUITE or x.startswith(SUITE + "-") or x.startswith(SUITE + "/"))
-        if suites and "main" in s.components:
-            keep.append(AptSource(s.uri.rstrip("/"), suites, ("main",)))
-    return keep
-
-
-def debian_mirrors() -> tuple[str, str]:
-    """(main mirror, security mirror) as used by the host's apt."""
-    main = os.environ.get("SCAFFOLD_DEBIAN_MIRROR")
-    security = os.environ.get("SCAFFOLD_DEBIAN_SECURITY_MIRROR")
-    for s in host_debian_sources():
-        if main is None and SUITE in s.suites:
-            main = s.uri
-        if security is None and any(x.startswith(SUITE + "-security") or x.startswith(SUITE + "/updates") for x in s.suites):
-            security = s.uri
-    return (main or DEFAULT_MIRROR, security or DEFAULT_SECURITY_MIRROR)
-
-
-def image_sources_file(main: str, security: str) -> str:
-    """deb822 sources, laid out like the official debian image's debian.sources."""
-    return (
-        "Types: deb\n"
-        f"URIs: {main}\n"
-        f"Suites: {SUITE} {SUITE}-updates\n"
-        "Components: main\n"
-        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
-        "\n"
-        "Types: deb\n"
-        f"URIs: {security}\n"
-        f"Suites: {SUITE}-security\n"
-        "Components: main\n"
-        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
-    )
-
-
-# The official debian slim images ship these two files (docker-clean and the
-# dpkg path excludes that make them "slim").
-DPKG_EXCLUDES = """\
-path-exclude /usr/share/doc/*
-path-include /usr/share/doc/*/copyright
-path-exclude /usr/share/man/*
-path-exclude /usr/share/info/*
-path-exclude /usr/share/locale/*
-path-include /usr/share/locale/locale.alias
-path-exclude /usr/share/lintian/*
-"""
-APT_DOCKER_CLEAN = """\
-DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
-APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
-Dir::Cache::pkgcache "";
-Dir::Cache::srcpkgcache "";
-"""
-
-
-@dataclass(frozen=True)
 class Toolchain:
     sysroot: Path
     version: str  # X.Y.Z
@@ -348,13 +237,13 @@ def up_to_date(tags: list[str], recipe: str) -> bool:
     return all(image_label(t) == recipe for t in tags)
 
 
-def build(context: Path, dockerfile: str, tags: list[str], name: str) -> None:
-    """docker build with a Dockerfile kept outside the context."""
+def build(context: Path, dockerfile: str, tags: list[str], name: str, ignore: tuple[str, ...] = ()) -> None:
+    """docker build with a Dockerfile (and the context's ignore list) kept outside the context."""
     with tempfile.TemporaryDirectory(prefix="scaffold-img-") as tmp:
         df = Path(tmp) / f"{name}.Dockerfile"
         df.write_text(dockerfile)
         # BuildKit reads <Dockerfile>.dockerignore before the context's own.
-        (Path(tmp) / f"{name}.Dockerfile.dockerignore").write_text("share\netc\n")
+        (Path(tmp) / f"{name}.Dockerfile.dockerignore").write_text("".join(f"{p}\n" for p in ignore))
         args = ["build", "--progress=plain", "-f", str(df)]
         for t in tags:
             args += ["-t", t]
@@ -383,7 +272,7 @@ class Plan:
     toolchain: Toolchain
     mirror: str
     security: str
-    crates_mode: str = "vendor"
+    crates_mode: str = "auto"
     vendor_manifests: list[Path] = field(default_factory=list)
     force: bool = False
     results: list[Result] = field(default_factory=list)
@@ -471,30 +360,6 @@ def make_debian(plan: Plan) -> Result:
     return Result("debian", tags, True, time.monotonic() - t0, image_size(DEBIAN_TAG), f"mirror {plan.mirror}")
 
 
-def rust_toolchain_dockerfile(tc: Toolchain, recipe: str) -> str:
-    tdir = f"/usr/local/rustup/toolchains/{tc.version}-{tc.host}"
-    pkgs = " ".join(RUST_SLIM_PACKAGES)
-    return f"""\
-FROM {DEBIAN_TAG}
-ENV RUSTUP_HOME=/usr/local/rustup \\
-    CARGO_HOME=/usr/local/cargo \\
-    PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
-    RUST_VERSION={tc.version}
-RUN apt-get update \\
- && apt-get install -y --no-install-recommends {pkgs} \\
- && rm -rf /var/lib/apt/lists/*
-COPY bin/ {tdir}/bin/
-COPY lib/ {tdir}/lib/
-COPY libexec/ {tdir}/libexec/
-RUN mkdir -p "$CARGO_HOME/bin" \\
- && for f in {tdir}/bin/*; do ln -s "$f" "$CARGO_HOME/bin/$(basename "$f")"; done \\
- && chmod -R a+w "$CARGO_HOME" \\
- && rustc --version && cargo --version
-LABEL {LABEL}={recipe} {LABEL_KIND}=rust-toolchain
-CMD ["bash"]
-"""
-
-
 def vendor_lockfiles(plan: Plan) -> list[Path]:
     """Cargo.lock files whose crates must be available offline in the image."""
     manifests = list(plan.vendor_manifests)
@@ -509,7 +374,7 @@ def vendor_lockfiles(plan: Plan) -> list[Path]:
 
 
 def vendored_crates(plan: Plan) -> tuple[Path, str] | None:
-    """`cargo vendor` (on the host, which reaches crates.io) into the cache."""
+    """`cargo vendor` (on the host, which reaches the registry) into the cache."""
     locks = vendor_lockfiles(plan)
     if not locks:
         return None
@@ -530,7 +395,7 @@ def vendored_crates(plan: Plan) -> tuple[Path, str] | None:
         raise BuildFailed(f"cargo vendor failed:\n{proc.stderr[-4000:]}")
     (out / "crates").mkdir(parents=True, exist_ok=True)
     (out / "config.toml").write_text(
-        "# Containers on the test machines cannot reach crates.io; builds use\n"
+        "# Containers on this machine found no route to crates.io; builds use\n"
         "# these crates, vendored on the host, instead. Not in the official image.\n"
         "[source.crates-io]\n"
         'replace-with = "scaffold-test-vendored"\n\n'
@@ -544,35 +409,96 @@ def vendored_crates(plan: Plan) -> tuple[Path, str] | None:
     return out, key
 
 
-def make_rust(plan: Plan) -> Result:
+REGISTRY_NOTE = "crates from the registry (faithful: rustup, minimal profile, nothing vendored)"
+VENDOR_NOTE = "crates VENDORED: containers found no route to the registry (unlike the official image)"
+
+
+def _host_rustup(tc: Toolchain) -> rustup.HostRustup:
+    try:
+        return rustup.find_host_rustup(tc.sysroot, tc.version, tc.host)
+    except rustup.NoRustup as e:
+        raise MissingTool(str(e)) from None
+
+
+def _label(recipe: str, kind: str, crates: str = "") -> str:
+    return f"{LABEL}={recipe} {LABEL_KIND}={kind}" + (f" {LABEL_CRATES}={crates}" if crates else "")
+
+
+def make_faithful(plan: Plan) -> tuple[str, str]:
+    """The rustup-managed toolchain image, before any crates decision: (tag, recipe)."""
     tc = plan.toolchain
+    ru = _host_rustup(tc)
+    ignore = tuple(rustup.excluded_paths(ru))
+    files_df = rustup.toolchain_dockerfile(DEBIAN_TAG, ru, RUST_SLIM_PACKAGES, "")
+    files_recipe = _sha(RECIPE_VERSION, "rust-toolchain", debian_recipe(plan), tc.verbose, files_df, *ignore)
+    files_tag = f"{RUST_TOOLCHAIN_REPO}:{tc.version}"
+    if plan.force or not up_to_date([files_tag], files_recipe):
+        log(f"rust toolchain {ru.official_name} from {ru.toolchain_dir} (minimal profile, no docs)")
+        df = rustup.toolchain_dockerfile(DEBIAN_TAG, ru, RUST_SLIM_PACKAGES, _label(files_recipe, "rust-toolchain-files"))
+        build(ru.toolchain_dir, df, [files_tag], "rust-toolchain", ignore)
+    tag = f"{RUST_FAITHFUL_REPO}:{tc.version}"
+    with tempfile.TemporaryDirectory(prefix="scaffold-rustup-") as meta:
+        meta_hash = rustup.stage_metadata(ru, HOST_CA_BUNDLE, Path(meta))
+        recipe = _sha(files_recipe, meta_hash, rustup.faithful_dockerfile(files_tag, ru, ""))
+        if plan.force or not up_to_date([tag], recipe):
+            log(f"rustup {ru.binary} and its metadata on top")
+            df = rustup.faithful_dockerfile(files_tag, ru, _label(recipe, "rust-faithful"))
+            build(Path(meta), df, [tag], "rust-faithful")
+    return tag, recipe
+
+
+def make_rust(plan: Plan) -> Result:
+    """The official tags: the faithful image, plus vendored crates only where the registry is out of reach."""
     t0 = time.monotonic()
-    base_recipe = _sha(RECIPE_VERSION, "rust", debian_recipe(plan), tc.verbose, " ".join(RUST_SLIM_PACKAGES))
-    toolchain_tag = f"{RUST_TOOLCHAIN_REPO}:{tc.version}"
-    vendor = vendored_crates(plan) if plan.crates_mode == "vendor" else None
-    recipe = _sha(base_recipe, vendor[1] if vendor else "network")
-    tags = tc.tags
-    if not plan.force and up_to_date(tags, recipe):
-        return Result("rust", tags, False, time.monotonic() - t0, image_size(tags[0]))
-    if plan.force or not up_to_date([toolchain_tag], base_recipe):
-        log(f"rust toolchain {tc.version} from {tc.sysroot}")
-        build(tc.sysroot, rust_toolchain_dockerfile(tc, base_recipe), [toolchain_tag], "rust-toolchain")
-    if vendor:
-        df = (
-            f"FROM {toolchain_tag}\n"
-            f"COPY crates/ {VENDOR_DIR_IN_IMAGE}/\n"
-            "COPY config.toml /usr/local/cargo/config.toml\n"
-            f"LABEL {LABEL}={recipe} {LABEL_KIND}=rust org.scaffold.test-image.crates=vendored\n"
-        )
-        note = f"crates.io replaced by {len(list((vendor[0] / 'crates').iterdir()))} vendored crates"
-        build(vendor[0], df, tags, "rust")
-    else:
-        df = f"FROM {toolchain_tag}\nLABEL {LABEL}={recipe} {LABEL_KIND}=rust org.scaffold.test-image.crates=network\n"
+    tags = plan.toolchain.tags
+    faithful, faithful_recipe = make_faithful(plan)
+    registry_recipe = _sha(faithful_recipe, "registry")
+    current = {image_label(t) for t in tags}
+
+    def result(built: bool, note: str) -> Result:
+        return Result("rust", tags, built, time.monotonic() - t0, image_size(tags[0]), note)
+
+    if not plan.force and plan.crates_mode != "vendor" and current == {registry_recipe}:
+        return result(False, REGISTRY_NOTE)
+    mode = plan.crates_mode
+    if mode == "auto":
+        mode = "registry" if registry_reachable(faithful) else "vendor"
+        log(f"containers {'reach' if mode == 'registry' else 'do NOT reach'} the crates registry")
+    if mode == "registry":
+        df = f"FROM {faithful}\nLABEL {_label(registry_recipe, 'rust', 'registry')}\n"
         with tempfile.TemporaryDirectory() as empty:
             build(Path(empty), df, tags, "rust")
-        note = "crates from the network"
-    return Result("rust", tags, True, time.monotonic() - t0, image_size(tags[0]), note)
+        return result(True, REGISTRY_NOTE)
+    vendor = vendored_crates(plan)
+    if vendor is None:
+        raise BuildFailed("no route to the crates registry and no Cargo.lock to vendor crates from")
+    vendor_recipe = _sha(faithful_recipe, "vendor", vendor[1])
+    if not plan.force and current == {vendor_recipe}:
+        return result(False, VENDOR_NOTE)
+    df = (
+        f"FROM {faithful}\n"
+        f"COPY crates/ {VENDOR_DIR_IN_IMAGE}/\n"
+        "COPY config.toml /usr/local/cargo/config.toml\n"
+        f"LABEL {_label(vendor_recipe, 'rust', 'vendored')}\n"
+    )
+    build(vendor[0], df, tags, "rust")
+    return result(True, VENDOR_NOTE + f"; {len(list((vendor[0] / 'crates').iterdir()))} crates")
 
+
+def make_rust_channels(plan: Plan) -> Result:
+    """The non-faithful variant for channel pins, on top of whatever the official tags hold."""
+    t0 = time.monotonic()
+    ru = _host_rustup(plan.toolchain)
+    base = plan.toolchain.tags[-1]
+    recipe = _sha(RECIPE_VERSION, "channels", image_label(base) or "", rustup.channels_dockerfile(base, ru, ""))
+    tags = [f"{RUST_CHANNELS_REPO}:{plan.toolchain.short}"]
+    note = "NOT FAITHFUL: the host toolchain also registered as `stable` and `" + plan.toolchain.short + "`"
+    if not plan.force and up_to_date(tags, recipe):
+        return Result("rust channels", tags, False, time.monotonic() - t0, image_size(tags[0]), note)
+    with tempfile.TemporaryDirectory() as empty:
+        build(Path(empty), rustup.channels_dockerfile(base, ru, _label(recipe, "rust-channels-not-faithful")), tags,
+              "rust-channels")
+    return Result("rust channels", tags, True, time.monotonic() - t0, image_size(tags[0]), note)
 
 PASSWD = """\
 root:x:0:0:root:/root:/sbin/nologin
@@ -641,16 +567,16 @@ def make_distroless(plan: Plan) -> Result:
 
 def make_plan(force: bool = False, vendor_manifests: list[Path] | None = None) -> Plan:
     mirror, security = debian_mirrors()
-    mode = os.environ.get("SCAFFOLD_TEST_CRATES", "vendor")
-    if mode not in ("vendor", "network"):
-        raise ValueError("SCAFFOLD_TEST_CRATES must be 'vendor' or 'network'")
+    mode = os.environ.get("SCAFFOLD_TEST_CRATES", "auto")
+    if mode not in CRATES_MODES:
+        raise ValueError(f"SCAFFOLD_TEST_CRATES must be one of {', '.join(CRATES_MODES)}, not {mode!r}")
     return Plan(host_toolchain(), mirror, security, mode, list(vendor_manifests or []), force)
 
 
 def ensure_all(force: bool = False, vendor_manifests: list[Path] | None = None, quiet: bool = False) -> list[Result]:
     """Make every base image that is missing or out of date. Returns per-image results."""
     plan = make_plan(force, vendor_manifests)
-    for step in (make_debian, make_rust, make_distroless):
+    for step in (make_debian, make_rust, make_rust_channels, make_distroless):
         r = step(plan)
         plan.results.append(r)
         if not quiet:
@@ -664,26 +590,24 @@ def format_result(r: Result) -> str:
     return f"{r.name:<20} {state:<10} {r.seconds:6.1f}s {r.size / 1e6:7.0f} MB  {', '.join(r.tags)}{extra}"
 
 
-def probe_network() -> dict[str, bool]:
-    """Can a container (default bridge) reach the Debian mirror and crates.io?"""
-    results = {}
-    proc = _docker(
-        "run", "--rm", DEBIAN_TAG, "sh", "-c", "timeout 90 apt-get update", check=False
-    )
-    results["debian-mirror"] = proc.returncode == 0
+def registry_reachable(image: str) -> bool:
+    """Can a container of ``image`` (default bridge) resolve a dependency from the crates registry?"""
     script = (
         "set -e; cd /tmp; cargo new -q probe; cd probe; "
         "printf 'cfg-if = \"1\"\\n' >> Cargo.toml; "
         "CARGO_NET_RETRY=0 timeout 90 cargo generate-lockfile"
     )
-    # The toolchain image has no vendored-source config, so this goes to crates.io.
-    tc = host_toolchain()
-    proc = _docker("run", "--rm", f"{RUST_TOOLCHAIN_REPO}:{tc.version}", "sh", "-c", script, check=False)
-    results["crates.io"] = proc.returncode == 0
+    proc = _docker("run", "--rm", image, "sh", "-c", script, check=False)
     if proc.returncode != 0:
-        results["crates.io-error"] = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]  # type: ignore[assignment]
-    return results
+        log("registry probe: " + " | ".join(proc.stderr.decode(errors="replace").strip().splitlines()[-3:]))
+    return proc.returncode == 0
 
+
+def probe_network() -> dict[str, bool]:
+    """Can a container (default bridge) reach the Debian mirror and the crates registry?"""
+    proc = _docker("run", "--rm", DEBIAN_TAG, "sh", "-c", "timeout 90 apt-get update", check=False)
+    faithful = f"{RUST_FAITHFUL_REPO}:{host_toolchain().version}"
+    return {"debian-mirror": proc.returncode == 0, "crates-registry": registry_reachable(faithful)}
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -691,7 +615,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--vendor-manifest", action="append", type=Path, default=[],
                     help="Cargo.toml whose locked crates the rust image carries (default: sample-crates/*)")
     ap.add_argument("--probe-network", action="store_true",
-                    help="report whether containers reach the Debian mirror and crates.io")
+                    help="report whether containers reach the Debian mirror and the crates registry")
     ns = ap.parse_args(argv)
     try:
         t0 = time.monotonic()

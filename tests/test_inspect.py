@@ -136,6 +136,10 @@ def test_inspect_json_values():
     assert reports["lib-only"]["default_binary"] is None
     assert reports["lib-only"]["toolchain"] == {"channel": None, "file": "rust-toolchain.toml"}
     assert reports["raft-node"]["default_binary"] == {"package": "raft-node", "name": "raft-node"}
+    # Two binaries in one package: `default-run` picks the server over its client, without a warning.
+    assert reports["kv-node"]["default_binary"] == {"package": "kv-node", "name": "kv-node"}
+    assert {b["name"] for b in reports["kv-node"]["binaries"]} == {"kv-node", "kv-cli"}
+    assert reports["kv-node"]["warnings"] == []
     assert reports["hello-bin"]["binaries"] == [
         {"package": "hello-bin", "name": "hello-bin", "manifest": "Cargo.toml", "required_features": []}
     ]
@@ -143,7 +147,7 @@ def test_inspect_json_values():
     assert reports["workspace"]["rust_version"] == "1.80"
     assert {"pkg-config", "libssl-dev"} <= set(reports["openssl-app"]["build_packages"])
     assert "libssl3" in reports["openssl-app"]["runtime_packages"]
-    for name in ("raft-node", "hello-bin"):
+    for name in ("raft-node", "kv-node", "hello-bin"):
         assert reports[name]["build_packages"] == [] and reports[name]["runtime_packages"] == []
 
 

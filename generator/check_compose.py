@@ -118,7 +118,8 @@ def _compose_config(path: Path) -> list[Finding]:
     file = str(path)
     command = check_tools.compose_binary()
     if command is None:
-        return [finding("SC001", file, tool="Compose v2", install=f"docker compose v2, or {check_tools.INSTALL}", skipped="`config` was not run")]
+        install = f"docker compose v2, or {check_tools.INSTALL}"
+        return [finding("SC001", file, tool="Compose v2", install=install, skipped="`config` was not run")]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
     try:
         result = subprocess.run(

@@ -13,8 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import check_tools
-from . import runtimes
+from . import check_tools, runtimes
 from .check_rules import Finding, Severity, finding, tool_finding
 
 # hadolint's levels in our severities ("style" is advice, like "info").
@@ -64,7 +63,7 @@ def _hadolint(path: Path) -> list[Finding]:
 def _parse(path: Path, text: str) -> tuple[list[_Instruction] | None, list[Finding]]:
     """BuildKit's parse when the `dockerfile` package is installed, else a simple one (with a note)."""
     try:
-        import dockerfile  # type: ignore[import-not-found]  # BuildKit's parser, compiled from Go
+        import dockerfile  # BuildKit's parser, compiled from Go
     except ImportError:
         note = finding("SC001", str(path), tool="the BuildKit parser", install=check_tools.INSTALL,
                        skipped="a simpler parser was used")
@@ -165,7 +164,8 @@ def _user_findings(file: str, final: list[_Instruction]) -> list[Finding]:
     user = last.value[0] if last.value else ""
     match = _NUMERIC_USER.match(user)
     if not match:
-        return [finding("SC101", file, last.line, problem=f"USER {user} is not a numeric uid:gid (Kubernetes runAsNonRoot cannot verify names)")]
+        problem = f"USER {user} is not a numeric uid:gid (Kubernetes runAsNonRoot cannot verify names)"
+        return [finding("SC101", file, last.line, problem=problem)]
     if int(match.group(1)) == 0:
         return [finding("SC101", file, last.line, problem=f"USER {user} is root")]
     return []

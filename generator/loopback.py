@@ -22,7 +22,10 @@ MAX_TOTAL_BYTES = 4 * 1024 * 1024
 
 _IN_STRING = re.compile(r"127\.0\.0\.1|\blocalhost\b|\[::1\]|(?<![\w:])::1(?![\w:])")
 _IN_CODE = (
-    (re.compile(r"\[\s*127\s*,\s*0\s*,\s*0\s*,\s*1\s*\]|Ipv4Addr::new\(\s*127\s*,\s*0\s*,\s*0\s*,\s*1\s*\)|\bIpv4Addr::LOCALHOST\b"), "127.0.0.1"),
+    (
+        re.compile(r"\[\s*127\s*,\s*0\s*,\s*0\s*,\s*1\s*\]|Ipv4Addr::new\(\s*127\s*,\s*0\s*,\s*0\s*,\s*1\s*\)|\bIpv4Addr::LOCALHOST\b"),
+        "127.0.0.1",
+    ),
     (re.compile(r"\bIpv6Addr::LOCALHOST\b"), "[::1]"),
 )
 # Words of a listening statement; `serve` but not `server` (a client's server address is not a bind).
@@ -165,10 +168,17 @@ def _lex(text: str) -> tuple[list[str], list[tuple[int, int, str]]]:
         elif text[i] == '"' or _raw_string_at(text, i):
             raw, hashes = text[i] == "r", 0
             if raw:
-                hashes = len(_RAW_START.match(text, i).group(1))
+                opening = _RAW_START.match(text, i)
+                assert opening is not None  # _raw_string_at matched here
+                hashes = len(opening.group(1))
                 i += 1 + hashes
             end_mark = '"' + "#" * hashes
-            j = text.find(end_mark, i + 1) if raw else _STRING_BODY.match(text, i + 1).end()
+            if raw:
+                j = text.find(end_mark, i + 1)
+            else:
+                body = _STRING_BODY.match(text, i + 1)
+                assert body is not None  # the pattern matches the empty string too
+                j = body.end()
             j = j if 0 <= j < n else n
             content = text[i + 1 : j]
             strings.append((line, line + content.count("\n"), content))

@@ -74,8 +74,8 @@ def http_server(active: Resolution, lock: Lock | None, everything: Resolution | 
         return None
     uncertain = {c for c, request in everything.requests.items() if active.requests.get(c) != request}
     reached = _reach(lock, syspackages._starts(lock, active), uncertain | NOT_THROUGH)
-    crate = next((c for c in SERVER_CRATES if c in reached), None)
-    return (crate, reached[crate]) if crate else None
+    server = next((c for c in SERVER_CRATES if c in reached), None)
+    return (server, reached[server]) if server else None
 
 
 def _reach(lock: Lock, starts: list[tuple[str, str]], stop: set[str]) -> dict[str, str]:

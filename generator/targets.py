@@ -7,9 +7,10 @@ with the same name or the same file; a 2015-edition package that declares any `[
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import ScaffoldError, broken_symlink
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import glob
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import ScaffoldError, resolve
 from .manifest import Package, WorkspaceDefaults, read_package

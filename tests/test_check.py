@@ -10,10 +10,9 @@ import itertools
 import sys
 
 import pytest
-
-from conftest import make_crate, run_scaffold
 from test_check_dockerfile import BAD_DOCKERFILE
 
+from conftest import make_crate, run_scaffold
 from generator import check_tools, runtimes
 from generator.check import check, check_files, exit_status, format_findings, format_report, kind_of
 from generator.check_rules import Finding
@@ -101,7 +100,11 @@ def without_validators(monkeypatch: pytest.MonkeyPatch, *missing: str) -> None:
         monkeypatch.setitem(sys.modules, "dockerfile", None)  # import fails
 
 
-VALIDATORS = {"hadolint": "hadolint is not installed", "dockerfile": "BuildKit parser is not installed", "compose": "Compose v2 is not installed"}
+VALIDATORS = {
+    "hadolint": "hadolint is not installed",
+    "dockerfile": "BuildKit parser is not installed",
+    "compose": "Compose v2 is not installed",
+}
 
 
 def test_missing_tools_are_notes_not_failures(tmp_path, monkeypatch):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from conftest import make_crate, run_scaffold
-
 from generator.check import check_files, exit_status, format_findings
 from generator.check_compose import check_compose
 from generator.check_rules import Finding
@@ -59,7 +58,8 @@ def test_compose_config_rejects_what_compose_cannot_run(tmp_path):
 
 
 def test_not_a_compose_file(tmp_path):
-    for text, reason in (("services: [a, b]\n", "`services` is not a mapping"), ("- app\n", "no top-level mapping"), ("a: [\n", "not valid YAML")):
+    cases = (("services: [a, b]\n", "`services` is not a mapping"), ("- app\n", "no top-level mapping"), ("a: [\n", "not valid YAML"))
+    for text, reason in cases:
         (tmp_path / "compose.yaml").write_text(text)
         findings = check_compose(tmp_path / "compose.yaml")
         parse = [f for f in findings if f.rule == "SC300"]

@@ -76,14 +76,17 @@ def test_a_dockerfile_without_from(tmp_path):
 
 def test_healthcheck_feasibility(tmp_path):
     cases = {
-        "FROM gcr.io/distroless/cc-debian12:nonroot\nUSER 65532:65532\nHEALTHCHECK CMD [\"bash\", \"-c\", \"true\"]\nENTRYPOINT [\"/app\"]\n": True,
+        "FROM gcr.io/distroless/cc-debian12:nonroot\nUSER 65532:65532\n"
+        "HEALTHCHECK CMD [\"bash\", \"-c\", \"true\"]\nENTRYPOINT [\"/app\"]\n": True,
         "FROM scratch\nUSER 10001:10001\nHEALTHCHECK CMD /app health\nENTRYPOINT [\"/app\"]\n": True,
         "FROM alpine:3.20\nUSER 10001:10001\nHEALTHCHECK CMD [\"wget\", \"-q\", \"http://127.0.0.1/\"]\nENTRYPOINT [\"/app\"]\n": False,
         "FROM alpine:3.20\nUSER 10001:10001\nHEALTHCHECK CMD [\"bash\", \"-c\", \"true\"]\nENTRYPOINT [\"/app\"]\n": True,
-        "FROM debian:bookworm-slim\nUSER 10001:10001\nHEALTHCHECK CMD [\"wget\", \"-q\", \"http://127.0.0.1/\"]\nENTRYPOINT [\"/app\"]\n": True,
+        "FROM debian:bookworm-slim\nUSER 10001:10001\n"
+        "HEALTHCHECK CMD [\"wget\", \"-q\", \"http://127.0.0.1/\"]\nENTRYPOINT [\"/app\"]\n": True,
         "FROM debian:bookworm-slim\nRUN apt-get install -y --no-install-recommends curl\nUSER 10001:10001\n"
         "HEALTHCHECK CMD [\"curl\", \"-f\", \"http://127.0.0.1/\"]\nENTRYPOINT [\"/app\"]\n": False,
-        "FROM scratch\nCOPY app /usr/local/bin/app\nUSER 10001:10001\nHEALTHCHECK CMD [\"/usr/local/bin/app\", \"health\"]\nENTRYPOINT [\"/usr/local/bin/app\"]\n": False,
+        "FROM scratch\nCOPY app /usr/local/bin/app\nUSER 10001:10001\n"
+        "HEALTHCHECK CMD [\"/usr/local/bin/app\", \"health\"]\nENTRYPOINT [\"/usr/local/bin/app\"]\n": False,
         "FROM alpine:3.20\nUSER 10001:10001\nHEALTHCHECK NONE\nENTRYPOINT [\"/app\"]\n": False,
     }
     for text, reported in cases.items():

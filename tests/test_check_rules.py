@@ -48,7 +48,11 @@ def findings_for(tmp_path: Path, files: dict[str, str]) -> list[Finding]:
 
 def tool_scenarios(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Finding]:
     """The findings when the tools are missing, then when they are there but fail."""
-    files = {"Dockerfile": "FROM alpine:3.20\nUSER 1:1\nENTRYPOINT [\"/a\"]\n", ".dockerignore": GOOD_IGNORE, "compose.yaml": "services: {}\n"}
+    files = {
+        "Dockerfile": "FROM alpine:3.20\nUSER 1:1\nENTRYPOINT [\"/a\"]\n",
+        ".dockerignore": GOOD_IGNORE,
+        "compose.yaml": "services: {}\n",
+    }
     with monkeypatch.context() as patch:
         patch.setattr(check_tools, "find_tool", lambda name: None)
         patch.setattr(check_tools, "compose_binary", lambda: None)

@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import make_crate, run_scaffold
-
 from generator.check import check, exit_status, format_report
 from generator.check_rules import RULES
 from generator.check_waivers import Waiver, file_waivers, waiver_comment
@@ -79,7 +78,8 @@ def test_a_comment_waives_only_in_its_own_file(tmp_path):
     assert sorted((f.rule, w.source) for f, w in report.waived) == [
         ("SC101", f"{tmp_path / 'Dockerfile.dev'}:1"), ("SC200", f"{tmp_path / 'Dockerfile.dev'}:1"),
     ]
-    assert format_report(report).endswith(f"2 findings waived: SC101 ({tmp_path / 'Dockerfile.dev'}:1), SC200 ({tmp_path / 'Dockerfile.dev'}:1)")
+    where = f"{tmp_path / 'Dockerfile.dev'}:1"
+    assert format_report(report).endswith(f"2 findings waived: SC101 ({where}), SC200 ({where})")
 
 
 def test_a_tool_entry_waives_all_its_findings_or_one_code(tmp_path):
@@ -101,7 +101,9 @@ def test_a_code_that_cannot_be_waived_is_refused(tmp_path, code):
         assert set(re.findall(r"SC\d{3}|hadolint", line.split("waivable: ", 1)[1])) == set(WAIVABLE), line
 
 
-@pytest.mark.parametrize("comment", ["# scaffold-check: ignore=SC300", "# scaffold-check: ignore=SC305,SC001", "# scaffold-check: ignore=SC42"])
+@pytest.mark.parametrize(
+    "comment", ["# scaffold-check: ignore=SC300", "# scaffold-check: ignore=SC305,SC001", "# scaffold-check: ignore=SC42"]
+)
 def test_a_comment_naming_a_code_that_cannot_be_waived_is_the_files_problem(tmp_path, comment):
     (tmp_path / "compose.yaml").write_text(f"services: {{}}\n{comment}\n")
     result = run_scaffold("check", str(tmp_path / "compose.yaml"))
@@ -111,9 +113,12 @@ def test_a_comment_naming_a_code_that_cannot_be_waived_is_the_files_problem(tmp_
     assert line.startswith(f"error: {tmp_path / 'compose.yaml'}:2: waiver {bad}") and "SC305" in line, line
 
 
-@pytest.mark.parametrize("comment", ["# scaffold-check: SC305", "# scaffold-check: ignore=SC305 because", '# scaffold-check: ignore=SC305 reason="\\q"'])
+@pytest.mark.parametrize(
+    "comment", ["# scaffold-check: SC305", "# scaffold-check: ignore=SC305 because", '# scaffold-check: ignore=SC305 reason="\\q"']
+)
 def test_a_malformed_waiver_comment_says_how_to_write_one(comment):
-    with pytest.raises(ScaffoldError, match=r'^f:3: not a waiver scaffold can read; write it as # scaffold-check: ignore=SC305 reason="why"$'):
+    expected = r'^f:3: not a waiver scaffold can read; write it as # scaffold-check: ignore=SC305 reason="why"$'
+    with pytest.raises(ScaffoldError, match=expected):
         file_waivers(Path("f"), f"a\nb\n{comment}\n")
 
 

@@ -23,7 +23,6 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, make_crate, run_scaffold
-
 from generator.write import remove_stale_temporaries, temporary_files
 
 OUTPUTS = ["Dockerfile", ".dockerignore", "docker-compose.yml"]

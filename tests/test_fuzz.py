@@ -14,9 +14,9 @@ The normal run is bounded (about half a minute); SCAFFOLD_FUZZ=1 runs many more 
 from __future__ import annotations
 
 import os
-import tomllib
 import shutil
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,8 @@ cfg_spec = st.one_of(
 
 @st.composite
 def dependency(draw, members: list[str]):
-    kind = draw(st.sampled_from(["version", "version", "table", "table", "path", "workspace", "bad"] if members else ["version", "table", "bad"]))
+    kinds = ["version", "version", "table", "table", "path", "workspace", "bad"] if members else ["version", "table", "bad"]
+    kind = draw(st.sampled_from(kinds))
     if kind == "bad" and not rare(draw, 4):
         kind = "version"
     if kind == "version":
@@ -232,8 +233,10 @@ def project(draw) -> dict[str, bytes | str | None]:
         files["rust-toolchain"] = draw(st.one_of(st.sampled_from(["1.79.0\n", "nightly\n", "1.80\n", "stable\n", "", "\n\n"]), odd_text))
     elif extra == "lock":
         names = ["root-app", *members] if shape == "root-and-members" else (members or ["app"])
-        entries = [{"name": n, "version": "0.1.0", "dependencies": draw(st.lists(st.sampled_from([*names, "openssl-sys", "nope"]), max_size=2))}
-                   for n in names]
+        entries = [
+            {"name": n, "version": "0.1.0", "dependencies": draw(st.lists(st.sampled_from([*names, "openssl-sys", "nope"]), max_size=2))}
+            for n in names
+        ]
         entries.append({"name": "openssl-sys", "version": "0.9.0", "source": "registry+https://github.com/rust-lang/crates.io-index"})
         files["Cargo.lock"] = toml_document({"version": 3, "package": entries})
     elif extra == "cargo-config":

@@ -55,7 +55,8 @@ def test_listeners_found(source, expected):
         'let s = TcpStream::connect("127.0.0.1:6379")?;',
         "let addr = SocketAddr::from(([127, 0, 0, 1], port));\nlet s = TcpStream::connect_timeout(&addr, t)?;",  # raft-node's healthcheck
         'let l = TcpListener::bind("0.0.0.0:8080")?;\nprintln!("listening, try curl http://localhost:8080");',
-        'const USAGE: &str = "\\\nserve   listen on the port\nhealthcheck GET http://127.0.0.1/health";\nfn main() { println!("{USAGE}"); }',
+        'const USAGE: &str = "\\\nserve   listen on the port\nhealthcheck GET http://127.0.0.1/health";\n'
+        'fn main() { println!("{USAGE}"); }',
         '#[arg(long, default_value = "127.0.0.1")]\nhost: String,\n}\nfn f() { TcpStream::connect((a.host, 1)); }',  # a client's --host
         "let c = '\"'; let s = \"localhost\"; connect(s);",
         'let server_url = "http://localhost:9000";\nreqwest::get(server_url);',

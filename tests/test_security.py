@@ -19,10 +19,9 @@ from pathlib import Path
 import pytest
 
 from conftest import run_scaffold
-from validators import compose_resolved, compose_yaml, hadolint_many
-
 from generator import runtimes
 from generator.check import check_files
+from validators import compose_resolved, compose_yaml, hadolint_many
 
 MANIFEST = '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\ndescription = "a demo"\n'
 RUNTIMES = runtimes.NAMES

@@ -167,7 +167,7 @@ def key_values(text: str, instruction: str) -> dict[str, str]:
             continue
         words = command.value
         assert len(words) % 2 == 0, command.original
-        for key, raw in zip(words[::2], words[1::2]):
+        for key, raw in zip(words[::2], words[1::2], strict=True):
             value, expands = dockerfile_words(raw)
             assert not expands, f"{instruction} {key}={raw} would expand a variable"
             pairs[key] = value

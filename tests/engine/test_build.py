@@ -191,7 +191,8 @@ def test_build_context_holds_what_the_build_needs_and_no_secrets(docker, tmp_pat
     crate = copy_sample("workspace", tmp_path)
     scaffold("init", str(crate), "--no-input")
     planted = [".env", ".env.production", "deploy/server.pem", "keys/id_rsa", "crates/api/tls.key", "target/debug/junk",
-               "crates/core/target/release/leftover", "fuzz/target/x86_64-unknown-linux-gnu/junk", "vendor/dep/.git/config", ".git/config", ".idea/workspace.xml", "crates/api/src/main.rs.swp"]
+               "crates/core/target/release/leftover", "fuzz/target/x86_64-unknown-linux-gnu/junk", "vendor/dep/.git/config",
+               ".git/config", ".idea/workspace.xml", "crates/api/src/main.rs.swp"]
     for relative in planted:
         (crate / relative).parent.mkdir(parents=True, exist_ok=True)
         (crate / relative).write_text("must not be sent\n")

@@ -318,7 +318,7 @@ def test_generated_cluster_elects_fails_over_and_cleans_up(docker, compose_bin, 
     fmt = "{{if .State.Health}}{{.State.Health.Status}}{{else}}no-healthcheck{{end}}"
     deadline = up_done + HEALTHY_BOUND
     while True:
-        health = dict(zip(all_services, cluster.inspect(fmt, *containers.values())))
+        health = dict(zip(all_services, cluster.inspect(fmt, *containers.values()), strict=True))
         if all(h == "healthy" for h in health.values()):
             break
         assert "no-healthcheck" not in health.values(), f"containers without a healthcheck: {health}"
@@ -354,7 +354,7 @@ def test_generated_cluster_elects_fails_over_and_cleans_up(docker, compose_bin, 
     leader_service = cluster.service_of(leader_id)
     # The leader voted for itself in the term it won, and wrote that to its own volume.
     assert states[leader_service] == {"term": term, "voted_for": leader_id}, states
-    for service, state in states.items():
+    for state in states.values():
         assert state["term"] == term, states
 
     # 5. Stop the leader: the others elect a new one in a higher term.

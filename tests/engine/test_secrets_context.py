@@ -79,8 +79,8 @@ def test_image_user_is_numeric_and_not_root(docker, tmp_path, runtime, expected)
     uid, gid = (int(part) for part in config["User"].split(":"))
     assert uid != 0 and gid != 0
     if runtime == "debian-slim":
-        ran = docker.run(tag, ["-c", "id -u; id -g; find / -xdev \\( -name '.env*' -o -name '*.pem' -o -name 'id_rsa*' \\) -print 2>/dev/null"],
-                         entrypoint="bash")
+        find = "find / -xdev \\( -name '.env*' -o -name '*.pem' -o -name 'id_rsa*' \\) -print 2>/dev/null"
+        ran = docker.run(tag, ["-c", f"id -u; id -g; {find}"], entrypoint="bash")
         lines = ran.stdout.split()
         assert lines[:2] == ["10001", "10001"], ran.stderr
         assert lines[2:] == [], f"secrets in the image: {lines[2:]}"

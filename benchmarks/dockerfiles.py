@@ -58,7 +58,6 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from tests.images import baseimages  # noqa: E402
-from report import OURS  # noqa: E402  the default: what `scaffold init --no-input` generates
 
 DOCKER = baseimages.docker_cli()
 ENV = dict(os.environ, DOCKER_BUILDKIT="1", BUILDKIT_PROGRESS="plain")
@@ -467,7 +466,7 @@ class Bench:
             m.steps["dependency"] = step_times(output)
             problems.append(self.check(tag, binary, version + suffix))
 
-            for step, problem in zip(("cold build", "after the edit", "after the new dependency"), problems):
+            for step, problem in zip(("cold build", "after the edit", "after the new dependency"), problems, strict=True):
                 if problem:
                     m.checks.append(f"{step}: {problem}")
             log(f"{crate.name} / {variant} / run {rep + 1}/{runs}: cold {m.cold_s[-1]:.1f}s, "
@@ -580,7 +579,7 @@ def machine() -> dict:
     rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
         "docker_engine": server,

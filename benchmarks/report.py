@@ -22,7 +22,9 @@ LABELS = {
     "docker-init": "docker init style",
     "cargo-chef": "cargo-chef style",
     **{
-        f"scaffold-{strategy}-{runtime}": f"scaffold {strategy} / {runtime}" + (" (default)" if f"scaffold-{strategy}-{runtime}" == OURS else "")
+        f"scaffold-{strategy}-{runtime}": (
+            f"scaffold {strategy} / {runtime}" + (" (default)" if f"scaffold-{strategy}-{runtime}" == OURS else "")
+        )
         for strategy in ("cache-mount", "skeleton")
         for runtime in ("debian-slim", "distroless")
     },

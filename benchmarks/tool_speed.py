@@ -34,7 +34,9 @@ def median_seconds(command: list[str], runs: int) -> float:
 
 def big_workspace(root: Path, members: int) -> Path:
     root.mkdir()
-    (root / "Cargo.toml").write_text('[workspace]\nmembers = ["crates/*"]\nresolver = "2"\n\n[workspace.package]\nversion = "1.0.0"\nedition = "2021"\n')
+    (root / "Cargo.toml").write_text(
+        '[workspace]\nmembers = ["crates/*"]\nresolver = "2"\n\n[workspace.package]\nversion = "1.0.0"\nedition = "2021"\n'
+    )
     for i in range(members):
         crate = root / "crates" / f"member-{i:03}"
         (crate / "src").mkdir(parents=True)

@@ -205,3 +205,11 @@ def test_a_missing_validator_is_a_note_and_fails_under_strict(tmp_path, monkeypa
     assert exit_status(check(folder, strict=True).findings) == 1
     broken = write_k8s(tmp_path / "broken", {"statefulset.yaml": ("Parallel", "Parallell")})
     assert "SC401" in {f.rule for f in errors(check_files(broken))}, "our rules need no validator"
+
+
+def test_a_manifest_can_waive_a_waivable_rule(tmp_path):
+    folder = write_k8s(tmp_path, {"services.yaml": ("  publishNotReadyAddresses: true\n", "")})
+    sts = folder / "statefulset.yaml"
+    sts.write_text('# scaffold-check: ignore=SC406 reason="readiness does not wait for quorum"\n' + sts.read_text())
+    report = check(folder)
+    assert report.findings == () and [f.rule for f, _ in report.waived] == ["SC406"], report

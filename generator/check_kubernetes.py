@@ -28,8 +28,12 @@ SCHEMA_VERSIONS = ("1.29", "newest")  # the oldest supported here, and the newes
 _MANIFEST = re.compile(r"^apiVersion:.*?^kind:|^kind:.*?^apiVersion:", re.MULTILINE | re.DOTALL)
 _NO_SCHEMA = ("kustomize.config.k8s.io/",)  # kustomization.yaml: kubernetes-validate has no schema for it
 _TEMPLATE = {
-    "StatefulSet": ("spec", "template"), "Deployment": ("spec", "template"), "DaemonSet": ("spec", "template"),
-    "ReplicaSet": ("spec", "template"), "Job": ("spec", "template"), "CronJob": ("spec", "jobTemplate", "spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "Deployment": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
 }
 _WORKLOADS = tuple(k for k in _TEMPLATE if k not in ("Job", "CronJob"))  # apps/v1: selector required
 # Enum fields the schemas leave as plain strings: (kind or "*" for every pod template, path) -> allowed values.
@@ -118,7 +122,10 @@ def check_kubernetes(path: Path) -> list[Finding]:
             context += loaded or []
     findings += _schema(file, objects)
     for obj in objects:
-        findings += [finding(code, file, line, what=f"{obj.kind} {obj.name}", **fields) for code, line, fields in _rules(obj, context)]
+        findings += [
+            finding(code, file, line, what=f"{obj.kind} {obj.name}", **fields)
+            for code, line, fields in _rules(obj, context)
+        ]
     return findings
 
 
@@ -130,14 +137,25 @@ def _load(path: Path, text: str) -> tuple[list[_Object] | None, list[Finding]]:
         bodies = list(yaml.safe_load_all(text))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        return None, [finding("SC400", file, mark.line + 1 if mark else None, reason=f"not valid YAML: {str(exc).splitlines()[0]}")]
+        return None, [
+            finding(
+                "SC400", file, mark.line + 1 if mark else None, reason=f"not valid YAML: {str(exc).splitlines()[0]}"
+            )
+        ]
     objects: list[_Object] = []
-    findings = [finding("SC409", file, line, key=key) for node in nodes if node is not None for key, line in _duplicate_keys(node)]
+    findings = [
+        finding("SC409", file, line, key=key)
+        for node in nodes
+        if node is not None
+        for key, line in _duplicate_keys(node)
+    ]
     for node, body in zip(nodes, bodies, strict=True):
         if body is None:
             continue
         if not isinstance(body, dict) or not body.get("apiVersion") or not body.get("kind"):
-            findings.append(finding("SC400", file, node.start_mark.line + 1, reason="a document without apiVersion and kind"))
+            findings.append(
+                finding("SC400", file, node.start_mark.line + 1, reason="a document without apiVersion and kind")
+            )
             continue
         objects.append(_Object(file, node, body))
     return objects, findings
@@ -161,7 +179,15 @@ def _schema(file: str, objects: list[_Object]) -> list[Finding]:
     try:
         from kubernetes_validate import utils  # type: ignore[import-untyped]
     except ImportError:
-        return [finding("SC001", file, tool="kubernetes-validate", install=check_tools.INSTALL, skipped="the API schemas were not checked")]
+        return [
+            finding(
+                "SC001",
+                file,
+                tool="kubernetes-validate",
+                install=check_tools.INSTALL,
+                skipped="the API schemas were not checked",
+            )
+        ]
     versions = [utils.latest_version() if v == "newest" else v for v in SCHEMA_VERSIONS]
     problems: dict[tuple[int, str, str], list[str]] = {}
     for obj in objects:
@@ -172,14 +198,22 @@ def _schema(file: str, objects: list[_Object]) -> list[Finding]:
                 utils.validate(obj.body, version, strict=True)
             except utils.ValidationError as exc:
                 where = ".".join(str(p) for p in exc.path) or "(top level)"
-                problems.setdefault((obj.line(*exc.path), "strict", f"{obj.kind} {obj.name}: {where}: {exc.message}"), []).append(version)
+                problems.setdefault(
+                    (obj.line(*exc.path), "strict", f"{obj.kind} {obj.name}: {where}: {exc.message}"), []
+                ).append(version)
             except utils.SchemaNotFoundError as exc:
                 problems.setdefault((obj.line(), "no-schema", exc.message), []).append(version)
             except Exception as exc:  # noqa: BLE001 - the validator's own failure is SC002, not a traceback
                 return [finding("SC002", file, tool="kubernetes-validate", reason=str(exc))]
     return [
-        tool_finding("kubernetes-validate", code, file, line, "error" if code == "strict" else "warning",
-                     f"{message} (Kubernetes {', '.join(v.removesuffix('.0') for v in found)})")
+        tool_finding(
+            "kubernetes-validate",
+            code,
+            file,
+            line,
+            "error" if code == "strict" else "warning",
+            f"{message} (Kubernetes {', '.join(v.removesuffix('.0') for v in found)})",
+        )
         for (line, code, message), found in problems.items()
     ]
 
@@ -223,13 +257,17 @@ def _rules(obj: _Object, context: list[_Object]) -> Iterator[tuple[str, int, dic
             yield "SC408", obj.line("spec", "selector"), {"selector": json.dumps(obj.body["spec"]["selector"])}
 
 
-def _containers(where: tuple[str, ...], template: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
+def _containers(
+    where: tuple[str, ...], template: dict[str, Any]
+) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
     for i, container in enumerate(_get(template, ("spec", "containers")) or []):
         if isinstance(container, dict):
             yield (*where, "spec", "containers", i), container
 
 
-def _probe_rules(obj: _Object, where: tuple[str, ...], template: dict[str, Any]) -> Iterator[tuple[str, int, dict[str, object]]]:
+def _probe_rules(
+    obj: _Object, where: tuple[str, ...], template: dict[str, Any]
+) -> Iterator[tuple[str, int, dict[str, object]]]:
     for at, container in _containers(where, template):
         liveness, readiness = container.get("livenessProbe"), container.get("readinessProbe")
         if not isinstance(liveness, dict):
@@ -259,8 +297,12 @@ def _matches(selector: dict[str, Any], labels: dict[str, Any]) -> bool:
     for expr in selector.get("matchExpressions") or []:
         key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
         present = key in labels
-        ok = {"In": present and labels.get(key) in values, "NotIn": not present or labels.get(key) not in values,
-              "Exists": present, "DoesNotExist": not present}.get(op, False)
+        ok = {
+            "In": present and labels.get(key) in values,
+            "NotIn": not present or labels.get(key) not in values,
+            "Exists": present,
+            "DoesNotExist": not present,
+        }.get(op, False)
         if not ok:
             return False
     return True
@@ -271,7 +313,11 @@ def _selected(obj: _Object, selector: dict[str, Any], context: list[_Object]) ->
     chosen = []
     for other in context:
         template = other.template()
-        if template and other.namespace == obj.namespace and _matches(selector, _get(template[1], ("metadata", "labels")) or {}):
+        if (
+            template
+            and other.namespace == obj.namespace
+            and _matches(selector, _get(template[1], ("metadata", "labels")) or {})
+        ):
             chosen.append(other)
     return chosen
 
@@ -291,17 +337,34 @@ def _statefulset_rules(obj: _Object, context: list[_Object]) -> Iterator[tuple[s
     name = spec.get("serviceName")
     services = [o for o in context if o.kind == "Service" and o.name == name and o.namespace == obj.namespace]
     if not name:
-        yield "SC405", obj.line("spec"), {"problem": "has no serviceName, so its pods have no DNS names for their peers"}
+        yield (
+            "SC405",
+            obj.line("spec"),
+            {"problem": "has no serviceName, so its pods have no DNS names for their peers"},
+        )
     elif not services:
-        yield "SC405", obj.line("spec", "serviceName"), {"problem": f"serviceName {name} names no Service in these files"}
+        yield (
+            "SC405",
+            obj.line("spec", "serviceName"),
+            {"problem": f"serviceName {name} names no Service in these files"},
+        )
     elif _get(services[0].body, ("spec", "clusterIP")) != "None":
-        yield "SC405", obj.line("spec", "serviceName"), {"problem": f"serviceName {name} is not headless; set clusterIP: None"}
+        yield (
+            "SC405",
+            obj.line("spec", "serviceName"),
+            {"problem": f"serviceName {name} is not headless; set clusterIP: None"},
+        )
     elif _get(services[0].body, ("spec", "publishNotReadyAddresses")) is not True:
         yield "SC406", obj.line("spec", "serviceName"), {"service": name}
     if replicas > 1 and template:
         for at, container in _containers(*template):
             for i, env in enumerate(container.get("env") or []):
-                if isinstance(env, dict) and _ID_NAME.search(str(env.get("name"))) and "value" in env and "$(" not in str(env["value"]):
+                if (
+                    isinstance(env, dict)
+                    and _ID_NAME.search(str(env.get("name")))
+                    and "value" in env
+                    and "$(" not in str(env["value"])
+                ):
                     yield "SC410", obj.line(*at, "env", i), {"variable": env.get("name"), "replicas": replicas}
 
 
@@ -324,7 +387,11 @@ def _pdb_rules(obj: _Object, context: list[_Object]) -> Iterator[tuple[str, int,
         else:
             continue
         if down is not None and down > n - quorum:
-            yield "SC403", obj.line("spec", key), {"down": down, "replicas": n, "sts": sts.name, "quorum": quorum, "most": n - quorum}
+            yield (
+                "SC403",
+                obj.line("spec", key),
+                {"down": down, "replicas": n, "sts": sts.name, "quorum": quorum, "most": n - quorum},
+            )
 
 
 def _scaled(value: Any, replicas: int) -> int | None:

@@ -40,7 +40,11 @@ def check_swarm(path: Path) -> list[Finding]:
         lines = _service_lines(yaml.compose(text))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        return findings + [finding("SC500", file, mark.line + 1 if mark else None, reason=f"not valid YAML: {str(exc).splitlines()[0]}")]
+        return findings + [
+            finding(
+                "SC500", file, mark.line + 1 if mark else None, reason=f"not valid YAML: {str(exc).splitlines()[0]}"
+            )
+        ]
     services = model.get("services") if isinstance(model, dict) else None
     if not isinstance(services, dict):
         return findings + [finding("SC500", file, reason="no top-level mapping with a `services` mapping")]
@@ -57,7 +61,9 @@ def check_swarm(path: Path) -> list[Finding]:
         if isinstance(service, dict):
             peers = [p for p in images.get(str(service.get("image")), []) if p != str(name)]
             line = lines.get(f"services.{name}")
-            findings += [finding(code, file, line, service=name, **fields) for code, fields in _service_problems(service, peers)]
+            findings += [
+                finding(code, file, line, service=name, **fields) for code, fields in _service_problems(service, peers)
+            ]
     return findings
 
 
@@ -95,19 +101,41 @@ def _stack_config(path: Path) -> list[Finding]:
     file = str(path)
     docker = check_tools.find_tool("docker")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
-    missing = finding("SC001", file, tool="docker stack config", install="a Docker CLI newer than 20.10",
-                      skipped="the stack loader was not run")
+    missing = finding(
+        "SC001",
+        file,
+        tool="docker stack config",
+        install="a Docker CLI newer than 20.10",
+        skipped="the stack loader was not run",
+    )
     if docker is None:
         return [missing]
     try:
-        probe = subprocess.run([docker, "stack", "config", "--help"], capture_output=True, text=True, env=env,
-                               timeout=check_tools.TOOL_TIMEOUT, stdin=subprocess.DEVNULL)
+        probe = subprocess.run(
+            [docker, "stack", "config", "--help"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=check_tools.TOOL_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
         if probe.returncode != 0:
             return [missing]
-        result = subprocess.run([docker, "stack", "config", "-c", path.name], cwd=path.parent, capture_output=True, text=True,
-                                env=env, timeout=check_tools.TOOL_TIMEOUT, stdin=subprocess.DEVNULL)
+        result = subprocess.run(
+            [docker, "stack", "config", "-c", path.name],
+            cwd=path.parent,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=check_tools.TOOL_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return [finding("SC002", file, tool="docker stack config", reason=str(exc))]
     if result.returncode != 0:
-        return [tool_finding("docker-stack", "config", file, None, None, " ".join((result.stderr or result.stdout).split())[:500])]
+        return [
+            tool_finding(
+                "docker-stack", "config", file, None, None, " ".join((result.stderr or result.stdout).split())[:500]
+            )
+        ]
     return []

@@ -1,7 +1,7 @@
 """`scaffold check [PATH]`: validate existing container files, ours or hand-written.
 
 Finds the files (a folder's, or the one file given), runs each kind's checks (check_dockerfile,
-check_dockerignore, check_compose), and reports every finding with its severity. Each finding names
+check_dockerignore, check_compose, check_kubernetes, check_swarm), and reports every finding with its severity. Each finding names
 a rule in RULES (check_rules), the one registry; where a tool and one of our rules report the same
 thing, ours is kept. Waivers (check_waivers) take a finding out of the count and into a summary
 line. A tool that is not installed is an info finding, unless `--strict` makes it an error: the
@@ -21,24 +21,31 @@ from . import check_tools
 from .check_compose import check_compose
 from .check_dockerfile import check_dockerfile
 from .check_dockerignore import check_dockerignore, check_ignore_file_exists
+from .check_kubernetes import check_kubernetes, is_manifest
 from .check_rules import RULES, SEVERITIES, Finding, without_duplicates
+from .check_swarm import check_swarm
 from .check_waivers import Waiver, file_waivers, flag_waivers
 from .errors import ScaffoldError
 
 __all__ = ["RULES", "Finding", "Report", "check", "check_files", "exit_status", "format_findings", "format_report", "kind_of"]
 
-# File kinds by name, in the order they are tried: `Dockerfile.dockerignore` is an ignore file.
+# File kinds by name, in the order they are tried: `Dockerfile.dockerignore` is an ignore file, `compose.stack.yml` a
+# stack file. Kubernetes manifests are known by content (kind_of_file), and a folder's `k8s/` folder is checked too.
 _KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("dockerignore", (".dockerignore", "*.dockerignore")),
     ("dockerfile", ("Dockerfile*", "*.Dockerfile", "Containerfile")),
+    ("stack", ("stack.yaml", "stack.yml", "*.stack.yaml", "*.stack.yml", "docker-stack*.yaml", "docker-stack*.yml")),
     ("compose", ("compose*.yaml", "compose*.yml", "docker-compose*.yaml", "docker-compose*.yml")),
 )
 _CHECKS: dict[str, Callable[[Path], list[Finding]]] = {
     "dockerignore": check_dockerignore,
     "dockerfile": check_dockerfile,
     "compose": check_compose,
+    "stack": check_swarm,
+    "kubernetes": check_kubernetes,
 }
-_KNOWN_NAMES = "Dockerfile*, *.Dockerfile, Containerfile, .dockerignore, *.dockerignore, compose*.y*ml, docker-compose*.y*ml"
+_KNOWN_NAMES = ("Dockerfile*, *.Dockerfile, Containerfile, .dockerignore, *.dockerignore, compose*.y*ml, docker-compose*.y*ml, "
+                "stack.y*ml, *.stack.y*ml, docker-stack*.y*ml, a Kubernetes manifest (*.y*ml with apiVersion and kind)")
 _TOOL_MISSING = ("SC001", "SC002")  # a validator not installed, or not able to run: errors under --strict
 
 
@@ -53,14 +60,21 @@ def kind_of(name: str) -> str | None:
     return next((kind for kind, patterns in _KINDS if any(fnmatchcase(name, p) for p in patterns)), None)
 
 
+def kind_of_file(path: Path) -> str | None:
+    """The kind by name, else a YAML file's by its content: a Kubernetes manifest, or None."""
+    return kind_of(path.name) or ("kubernetes" if is_manifest(path) else None)
+
+
 def _files(path: Path) -> list[tuple[Path, str]]:
     if path.is_dir():
-        files = [(child, kind) for child in sorted(path.iterdir()) if child.is_file() and (kind := kind_of(child.name))]
+        children = sorted(path.iterdir()) + (sorted((path / "k8s").iterdir()) if (path / "k8s").is_dir() else [])
+        files = [(child, kind) for child in children if child.is_file() and (kind := kind_of_file(child))]
         if not files:
-            raise ScaffoldError(f"{path}: no Dockerfile, .dockerignore or compose file here; pass the folder that holds them")
+            raise ScaffoldError(f"{path}: no Dockerfile, .dockerignore, compose, stack or Kubernetes file here; "
+                                "pass the folder that holds them")
         return files
     if path.is_file():
-        kind = kind_of(path.name)
+        kind = kind_of_file(path)
         if kind is None:
             raise ScaffoldError(f"{path}: not a container file scaffold can check; pass a file named {_KNOWN_NAMES}, or its folder")
         return [(path, kind)]

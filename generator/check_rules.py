@@ -68,9 +68,37 @@ _RULE_LIST = (
     Rule("SC308", "error", "service {service}: container_name fixes the name, so a second copy of the stack "
          "cannot start; remove it", waivable=True),
     Rule("SC309", "error", "service {service}: {problem}", waivable=True),
+    # Kubernetes manifests
+    Rule("SC400", "error", "not a Kubernetes manifest: {reason}", waivable=False),
+    Rule("SC401", "error", "{what}: {field} is {value!r}; Kubernetes accepts only {allowed} (the schemas do not check it)",
+         waivable=False),
+    Rule("SC402", "warning", "{what}: podManagementPolicy is OrderedReady with {replicas} replicas and a readiness probe: if "
+         "readiness waits for quorum, pod 1 never becomes ready and the later pods are never created; set Parallel", waivable=True),
+    Rule("SC403", "error", "{what} lets {down} of the {replicas} pods of StatefulSet {sts} be evicted at once; quorum needs "
+         "{quorum}, so at most {most} may be down", waivable=True),
+    Rule("SC404", "warning", "{what}: container {container}: the liveness probe {problem}; a liveness check that depends on "
+         "the leader restarts healthy pods while there is none (restart storms): probe the process itself", waivable=True),
+    Rule("SC405", "error", "{what}: {problem}", waivable=True),
+    Rule("SC406", "warning", "{what}: the headless Service {service} lacks publishNotReadyAddresses: true, so peers cannot "
+         "resolve pods that are not ready yet", waivable=True),
+    Rule("SC407", "error", "{what}: selector {selector} does not select its pod template's labels {labels}", waivable=False),
+    Rule("SC408", "warning", "{what}: selector {selector} selects no pod template in these files", waivable=True),
+    Rule("SC409", "error", "duplicate key {key}: YAML keeps only the last value", waivable=False),
+    Rule("SC410", "error", "{what}: env {variable} is one literal value for all {replicas} pods, but node ids must be "
+         "distinct: derive it from the pod index (fieldRef metadata.labels['apps.kubernetes.io/pod-index'])", waivable=True),
+    # Swarm stack files (docker stack deploy)
+    Rule("SC500", "error", "not a stack file: {reason}", waivable=False),
+    Rule("SC501", "error", "{problem}; docker stack deploy on Engine 20.10 needs version: \"3.x\"", waivable=False),
+    Rule("SC502", "error", "service {service}: {key}: {why}", waivable=True),
+    Rule("SC503", "warning", "service {service} has peers ({peers}) but no deploy.endpoint_mode: dnsrr; service VIPs did "
+         "not route between peers on Engine 20.10 and drop idle long-lived connections", waivable=True),
+    Rule("SC504", "error", "service {service}: port {port} goes through the ingress, which endpoint_mode: dnsrr cannot use; "
+         "publish it with mode: host (the long syntax)", waivable=False),
     # External tools: one entry each; the finding's code says which of the tool's rules it is.
     Rule("hadolint", "warning", "{message}", waivable=True),
     Rule("compose", "error", "Compose v2 rejects it: {message}", waivable=False),
+    Rule("kubernetes-validate", "error", "{message}", waivable=False),
+    Rule("docker-stack", "error", "docker stack config rejects it: {message}", waivable=False),
 )
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULE_LIST}
 

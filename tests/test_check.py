@@ -79,7 +79,8 @@ def test_an_unknown_kind_of_file_is_one_line(tmp_path):
     assert result.returncode == 1 and result.stdout == "" and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
         (f"error: {tmp_path / 'notes.txt'}: not a container file scaffold can check; pass a file named Dockerfile*, "
-         "*.Dockerfile, Containerfile, .dockerignore, *.dockerignore, compose*.y*ml, docker-compose*.y*ml, or its folder")
+         "*.Dockerfile, Containerfile, .dockerignore, *.dockerignore, compose*.y*ml, docker-compose*.y*ml, stack.y*ml, "
+         "*.stack.y*ml, docker-stack*.y*ml, a Kubernetes manifest (*.y*ml with apiVersion and kind), or its folder")
     ]
 
 

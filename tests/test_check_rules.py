@@ -14,6 +14,58 @@ from generator.check_rules import RULES, SEVERITIES, Finding, rule_of
 
 GOOD_IGNORE = "target\n**/target\n**/.git\n**/.env\n"
 
+# OrderedReady with readiness, liveness = readiness, a field typo, an enum typo, a selector that misses, one literal id,
+# a headless Service without publishNotReadyAddresses, a client Service and a PDB that break things, a duplicate key,
+# a StatefulSet whose serviceName names nothing, a document without kind.
+RAFT_MANIFESTS = """\
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: raft}
+spec:
+  replicas: 3
+  replica: 3
+  serviceName: peers
+  selector: {matchLabels: {app: raft}}
+  template:
+    metadata: {labels: {app: raft}}
+    spec:
+      containers:
+        - name: node
+          image: raft:1
+          imagePullPolicy: Sometimes
+          env: [{name: NODE_ID, value: "1"}]
+          livenessProbe: {httpGet: {path: /status, port: 8080}}
+          readinessProbe: {httpGet: {path: /status, port: 8080}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: other}
+spec:
+  serviceName: nowhere
+  selector: {matchLabels: {app: other}}
+  template:
+    metadata: {labels: {app: another}}
+    spec: {containers: [{name: c, image: c:1}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: peers}
+spec: {clusterIP: None, selector: {app: raft}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: client}
+spec: {selector: {app: nothing}, selector: {app: nobody}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: raft}
+spec: {maxUnavailable: 2, selector: {matchLabels: {app: raft}}}
+---
+apiVersion: v1
+metadata: {name: kindless}
+"""
+
 # Broken inputs, each a folder's files; together they reach every rule that does not need a missing tool.
 BROKEN: dict[str, dict[str, str]] = {
     "unparseable Dockerfile": {"Dockerfile": "FROM alpine:3.20\nLABEL lonely\n", ".dockerignore": GOOD_IGNORE},
@@ -36,6 +88,12 @@ BROKEN: dict[str, dict[str, str]] = {
     },
     "compose file Compose rejects": {"docker-compose.yml": "services:\n  app:\n    image: app:1.0\n    prots: [\"8080\"]\n"},
     "compose file that is a list": {"compose.yml": "- app\n"},
+    "Kubernetes manifests with Raft mistakes": {"raft.yaml": RAFT_MANIFESTS},
+    "Kubernetes manifest that does not parse": {"node.yaml": "apiVersion: v1\nkind: [\n"},
+    "stack file with Swarm mistakes": {"stack.yml": 'version: "2.4"\nservices:\n'
+        "  a: {image: n:1, build: ., pull_policy: never, deploy: {endpoint_mode: dnsrr}, ports: [\"80:80\"]}\n"
+        "  b: {image: n:1, develop: {watch: []}}\n"},
+    "stack file that is a list": {"docker-stack.yml": "- a\n"},
 }
 
 

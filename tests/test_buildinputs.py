@@ -15,11 +15,13 @@ from generator import buildinputs
 from generator.buildinputs import reincludes, scan_build_inputs
 from generator.check import check_files
 from generator.check_dockerignore import ignored, patterns_of
+from generator.plan_context import ignore_groups
 from generator.workspace import load_workspace
 
 TESTS = Path(__file__).resolve().parent
 MANIFESTS = TESTS / "manifests"
-TEMPLATE_IGNORE = (TESTS.parent / "templates" / "dockerignore.j2").read_text()
+# The patterns the generated .dockerignore holds (without its re-includes), as plain lines.
+TEMPLATE_IGNORE = "\n".join(p for g in ignore_groups(("Dockerfile", ".dockerignore", "docker-compose.yml")) for p in g.patterns) + "\n"
 GENERATED = patterns_of(TEMPLATE_IGNORE)
 
 

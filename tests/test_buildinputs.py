@@ -16,6 +16,7 @@ from generator import buildinputs
 from generator.buildinputs import reincludes, scan_build_inputs
 from generator.check import check_files
 from generator.check_dockerignore import ignored, patterns_of
+from generator.inspect import inspect_project
 from generator.plan_context import ignore_groups
 from generator.workspace import load_workspace
 
@@ -236,3 +237,14 @@ def test_a_file_only_another_binary_reads_is_not_put_back(tmp_path):
         result = run_scaffold("init", str(tmp_path), "--no-input", "--bin", binary, "--force")
         assert result.returncode == 0, result.stderr
         assert [line for line in (tmp_path / ".dockerignore").read_text().splitlines() if line.startswith("!")] == expected
+
+
+def test_inspect_reports_submodules_and_private_dependencies(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(MANIFESTS / "submodule-uninit", project)
+    (project / ".git").mkdir()
+    warnings = inspect_project(project, ask_cargo=False).warnings
+    assert [w for w in warnings if w.startswith("git submodule vendor/rocksdb")] == list(buildinputs.submodule_warnings(project))
+    private = inspect_project(MANIFESTS / "private-deps", ask_cargo=False).warnings
+    assert sum("out of scope for now" in w for w in private) == 5
+    assert inspect_project(MANIFESTS / "include-pem", ask_cargo=False).build_inputs == scan(MANIFESTS / "include-pem")[1]

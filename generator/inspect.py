@@ -66,8 +66,10 @@ class ProjectFacts:
         versions = [p.rust_version for p in self.workspace.members if p.rust_version]
         return max(versions, key=rustrelease.key) if versions else None
 
-    def system_packages(self, binary: Binary | None, extra_features: tuple[str, ...] = (), musl: bool = False) -> SystemPackages:
-        """What building `binary` (for a musl or glibc container) needs; with no binary chosen, what every candidate needs."""
+    def system_packages(
+        self, binary: Binary | None, extra_features: tuple[str, ...] = (), musl: bool = False
+    ) -> SystemPackages:
+        """What building `binary` for a musl or glibc container needs; with no binary, what every candidate needs."""
         if binary is not None:
             return self._packages_for(binary.package, (*binary.required_features, *extra_features), musl)
         candidates = [b for b in self.binaries if b.builds_by_default] or list(self.binaries)
@@ -87,14 +89,17 @@ class ProjectFacts:
         linker = self.cargo_config.linker_packages
         notes: list[str] = []
         if self.ask_cargo:
-            answer = compiled_crates(Query(self.root, package, tuple(dict.fromkeys(wanted)), True, container_target(musl)))
+            query = Query(self.root, package, tuple(dict.fromkeys(wanted)), True, container_target(musl))
+            answer = compiled_crates(query)
             if isinstance(answer, Compiled):
-                return syspackages.packages(syspackages.needs_from_cargo(answer), linker, () if answer.locked else (syspackages.NO_LOCK_CACHED,))
+                notes = [] if answer.locked else [syspackages.NO_LOCK_CACHED]
+                return syspackages.packages(syspackages.needs_from_cargo(answer), linker, tuple(notes))
             notes.append(syspackages.fallback_note(answer.reason))
         members = self.workspace.members
         active = features.resolve(members, {package: frozenset({"default", *wanted})}, all_features=False)
         if self.lock is None:
-            return syspackages.packages(syspackages.needs_from_manifests(active), linker, (syspackages.NO_LOCK_GUESS, *notes))
+            needs = syspackages.needs_from_manifests(active)
+            return syspackages.packages(needs, linker, (syspackages.NO_LOCK_GUESS, *notes))
         everything = features.resolve(members, {p.name: frozenset({"default"}) for p in members}, all_features=True)
         needs = syspackages.needs_from_lock(self.lock, active, everything)
         return syspackages.packages(needs, linker, tuple(notes))
@@ -128,9 +133,11 @@ def inspect_project(path: Path, ask_cargo: bool = True) -> ProjectFacts:
     kind = "unsupported" if unsupported else ("application" if binaries else "library")
     sqlx = (root / ".sqlx").is_dir() and lock is not None and bool(lock.named("sqlx-macros"))
     build_inputs = scan_build_inputs(root, workspace.members)
-    warnings += [*build_inputs.warnings, *submodule_warnings(root), *private_dependency_warnings(root, workspace.members)]
+    warnings += build_inputs.warnings
+    warnings += submodule_warnings(root) + private_dependency_warnings(root, workspace.members)
     return ProjectFacts(
-        kind, workspace, binaries, default, toolchain, cargo_config, lock, sqlx, unsupported, tuple(warnings), build_inputs, ask_cargo
+        kind, workspace, binaries, default, toolchain, cargo_config, lock, sqlx, unsupported, tuple(warnings),
+        build_inputs, ask_cargo,
     )
 
 

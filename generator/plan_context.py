@@ -56,11 +56,14 @@ _STATE = ".scaffold"
 
 def ignore_groups(outside_context: tuple[str, ...]) -> tuple[IgnoreGroup, ...]:
     """The fixed groups, then the outputs the build does not read (template.toml's `context = false`)."""
-    container = IgnoreGroup("Container files: editing them should not invalidate the build cache", (*outside_context, _STATE))
+    why = "Container files: editing them should not invalidate the build cache"
+    container = IgnoreGroup(why, (*outside_context, _STATE))
     return (*_FIXED, container)
 
 
-def make_context(facts: ProjectFacts, binary: Binary, outside_context: tuple[str, ...]) -> tuple[ContextPlan, tuple[str, ...]]:
+def make_context(
+    facts: ProjectFacts, binary: Binary, outside_context: tuple[str, ...]
+) -> tuple[ContextPlan, tuple[str, ...]]:
     """The .dockerignore's content for building `binary`, and a warning for each file put back."""
     groups = ignore_groups(outside_context)
     patterns = patterns_of("\n".join(p for group in groups for p in group.patterns))

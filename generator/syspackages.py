@@ -153,8 +153,9 @@ def needs_from_cargo(answer: Compiled) -> list[Need]:
 
 
 def packages(needs: list[Need], linker_packages: tuple[str, ...], notes: tuple[str, ...] = ()) -> SystemPackages:
-    """The packages of the sure needs (after the linker's); an unsure one is a warning that says what to add."""
-    notes = list(notes)
+    """The packages of the sure needs (after the linker's); an unsure one is a warning that says what to add,
+    after `notes` (where the crates came from)."""
+    warnings = list(notes)
     build = [*linker_packages]
     runtime: list[str] = []
     for need in needs:
@@ -162,12 +163,12 @@ def packages(needs: list[Need], linker_packages: tuple[str, ...], notes: tuple[s
             build += need.requirement.build
             runtime += need.requirement.runtime
         else:
-            notes.append(
+            warnings.append(
                 f"Cargo.lock lists {need.crate} (through {need.via}) only behind features this build may not "
                 f"enable, so {', '.join(need.requirement.build + need.requirement.runtime)} are not installed; "
                 "if the build needs them, add --build-package/--runtime-package"
             )
-    return SystemPackages(tuple(dict.fromkeys(build)), tuple(dict.fromkeys(runtime)), tuple(notes))
+    return SystemPackages(tuple(dict.fromkeys(build)), tuple(dict.fromkeys(runtime)), tuple(warnings))
 
 
 def needs_from_manifests(active: Resolution) -> list[Need]:

@@ -23,7 +23,8 @@ from generator.workspace import load_workspace
 TESTS = Path(__file__).resolve().parent
 MANIFESTS = TESTS / "manifests"
 # The patterns the generated .dockerignore holds (without its re-includes), as plain lines.
-TEMPLATE_IGNORE = "\n".join(p for g in ignore_groups(("Dockerfile", ".dockerignore", "docker-compose.yml")) for p in g.patterns) + "\n"
+BUILTIN_OUTPUTS = ("Dockerfile", ".dockerignore", "docker-compose.yml")
+TEMPLATE_IGNORE = "".join(f"{p}\n" for g in ignore_groups(BUILTIN_OUTPUTS) for p in g.patterns)
 GENERATED = patterns_of(TEMPLATE_IGNORE)
 
 
@@ -227,16 +228,19 @@ def test_the_generated_dockerignore_puts_back_the_included_pem_after_the_secret_
 
 def test_a_file_only_another_binary_reads_is_not_put_back(tmp_path):
     """The re-includes follow the chosen binary: a member it does not compile reads nothing of its build."""
-    for member, source in (("server", "fn main() {}\n"), ("tool", 'const K: &str = include_str!("../k.pem");\nfn main() {}\n')):
+    sources = {"server": "fn main() {}\n", "tool": 'const K: &str = include_str!("../k.pem");\nfn main() {}\n'}
+    for member, source in sources.items():
         (tmp_path / member / "src").mkdir(parents=True)
         (tmp_path / member / "src" / "main.rs").write_text(source)
-        (tmp_path / member / "Cargo.toml").write_text(f'[package]\nname = "{member}"\nversion = "0.1.0"\nedition = "2021"\n')
+        manifest = f'[package]\nname = "{member}"\nversion = "0.1.0"\nedition = "2021"\n'
+        (tmp_path / member / "Cargo.toml").write_text(manifest)
     (tmp_path / "tool" / "k.pem").write_text("secret\n")
     (tmp_path / "Cargo.toml").write_text('[workspace]\nmembers = ["server", "tool"]\nresolver = "2"\n')
     for binary, expected in (("server", []), ("tool", ["!tool/k.pem"])):
         result = run_scaffold("init", str(tmp_path), "--no-input", "--bin", binary, "--force")
         assert result.returncode == 0, result.stderr
-        assert [line for line in (tmp_path / ".dockerignore").read_text().splitlines() if line.startswith("!")] == expected
+        lines = (tmp_path / ".dockerignore").read_text().splitlines()
+        assert [line for line in lines if line.startswith("!")] == expected
 
 
 def test_inspect_reports_submodules_and_private_dependencies(tmp_path):
@@ -244,7 +248,9 @@ def test_inspect_reports_submodules_and_private_dependencies(tmp_path):
     shutil.copytree(MANIFESTS / "submodule-uninit", project)
     (project / ".git").mkdir()
     warnings = inspect_project(project, ask_cargo=False).warnings
-    assert [w for w in warnings if w.startswith("git submodule vendor/rocksdb")] == list(buildinputs.submodule_warnings(project))
+    submodules = [w for w in warnings if w.startswith("git submodule vendor/rocksdb")]
+    assert submodules == list(buildinputs.submodule_warnings(project))
     private = inspect_project(MANIFESTS / "private-deps", ask_cargo=False).warnings
     assert sum("out of scope for now" in w for w in private) == 5
-    assert inspect_project(MANIFESTS / "include-pem", ask_cargo=False).build_inputs == scan(MANIFESTS / "include-pem")[1]
+    pem = MANIFESTS / "include-pem"
+    assert inspect_project(pem, ask_cargo=False).build_inputs == scan(pem)[1]

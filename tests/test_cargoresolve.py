@@ -284,7 +284,8 @@ def test_a_sys_crate_reached_only_through_feature_dependent_edges_is_installed(f
 
 def test_a_vendoring_feature_off_by_default_links_the_system_library(fresh_cache):
     plain = system(MANIFESTS / "vendoring-off")
-    assert (plain.build, plain.runtime, plain.warnings) == (("pkg-config", "libssl-dev"), ("libssl3", "ca-certificates"), ())
+    assert (plain.build, plain.runtime) == (("pkg-config", "libssl-dev"), ("libssl3", "ca-certificates"))
+    assert plain.warnings == ()  # the lock walk warned that openssl-src might be needed
     vendored = system(MANIFESTS / "vendoring-off", None, "vendored")
     assert set(vendored.build) == {"make", "perl"} and "libssl-dev" not in vendored.build
 
@@ -294,7 +295,8 @@ def test_the_generated_dockerfile_installs_what_cargo_compiles(fresh_cache):
     from generator.answersfile import Layer
     from generator.templateset import load_template_set
 
-    generated = pipeline.generate(pipeline.open_project(MANIFESTS / "feature-edge"), load_template_set(), [Layer("flags", {})])
+    project = pipeline.open_project(MANIFESTS / "feature-edge")
+    generated = pipeline.generate(project, load_template_set(), [Layer("flags", {})])
     dockerfile = next(f.content for f in generated.files if f.name == "Dockerfile")
     assert "libpq-dev" in dockerfile and "libpq5" in dockerfile and "sqlite" not in dockerfile
     assert not any("behind features" in w for w in generated.warnings)
@@ -322,4 +324,6 @@ def test_the_query_is_for_the_runtimes_target(runtime, target, monkeypatch):
     monkeypatch.setattr(inspect_module, "compiled_crates", lambda query: asked.append(query) or Unanswered("stub"))
     monkeypatch.setattr(cargoresolve.platform, "machine", lambda: "x86_64")
     make_plan(inspect_project(MANIFESTS / "vendoring-off"), Answers(runtime=runtime, features=("vendored",)))
-    assert [(q.package, q.features, q.default_features, q.target) for q in asked] == [("vaulty", ("vendored",), True, target)]
+    assert [(q.package, q.features, q.default_features, q.target) for q in asked] == [
+        ("vaulty", ("vendored",), True, target)
+    ]

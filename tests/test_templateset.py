@@ -72,7 +72,8 @@ def test_the_builtin_outputs_are_not_in_the_build_context():
 def test_outputs_the_build_does_not_read_are_left_out_of_the_context(sample, custom_set):
     """The Makefile says `context = false`; deploy/cluster.txt says nothing, so the build may read it."""
     manifest = custom_set / "template.toml"
-    manifest.write_text(manifest.read_text().replace('template = "Makefile.j2"\n', 'template = "Makefile.j2"\ncontext = false\n'))
+    text = manifest.read_text().replace('template = "Makefile.j2"\n', 'template = "Makefile.j2"\ncontext = false\n')
+    manifest.write_text(text)
     crate = sample("raft-node")
     result = run_scaffold("init", str(crate), "--no-input", "--template", str(custom_set))
     assert result.returncode == 0, result.stderr

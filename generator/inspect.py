@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import features, rustrelease, syspackages
 from .buildinputs import BuildInputs, private_dependency_warnings, scan_build_inputs, submodule_warnings
-from .cargoresolve import Compiled, Query, compiled_crates, container_target
+from .cargoresolve import Compiled, Query, Unanswered, compiled_crates, container_target
 from .errors import ScaffoldError
 from .lockfile import Lock, read_lock
 from .manifest import Package
@@ -71,12 +71,16 @@ class ProjectFacts:
     ) -> SystemPackages:
         """What building `binary` for a musl or glibc container needs; with no binary, what every candidate needs."""
         if binary is not None:
-            return self._packages_for(binary.package, (*binary.required_features, *extra_features), musl)
+            wanted = (*binary.required_features, *extra_features)
+            return self._packages_for(binary.package, wanted, self._ask_cargo(binary.package, wanted, musl))
         candidates = [b for b in self.binaries if b.builds_by_default] or list(self.binaries)
         if not candidates:
             return SystemPackages((), (), ())
-        shapes = {(b.package, b.required_features) for b in candidates}
-        each = [self._packages_for(package, required, musl) for package, required in sorted(shapes)]
+        each, answer = [], None
+        for package, required in sorted({(b.package, b.required_features) for b in candidates}):
+            # Where cargo cannot resolve offline it cannot for any package of the workspace: ask once.
+            answer = answer if isinstance(answer, Unanswered) else self._ask_cargo(package, required, musl)
+            each.append(self._packages_for(package, required, answer))
         build = [p for p in each[0].build if all(p in other.build for other in each)]
         runtime = [p for p in each[0].runtime if all(p in other.runtime for other in each)]
         notes = [note for packages in each for note in packages.warnings]
@@ -84,17 +88,21 @@ class ProjectFacts:
             notes.append("no binary chosen: these are the packages every candidate needs; pass --bin for the exact list")
         return SystemPackages(tuple(build), tuple(runtime), _unique(notes))
 
-    def _packages_for(self, package: str, wanted: tuple[str, ...], musl: bool) -> SystemPackages:
+    def _ask_cargo(self, package: str, wanted: tuple[str, ...], musl: bool) -> Compiled | Unanswered | None:
+        """Cargo's resolution of `package` with `wanted` features for the container's target; None: not asked."""
+        if not self.ask_cargo:
+            return None
+        return compiled_crates(Query(self.root, package, tuple(dict.fromkeys(wanted)), True, container_target(musl)))
+
+    def _packages_for(
+        self, package: str, wanted: tuple[str, ...], answer: Compiled | Unanswered | None
+    ) -> SystemPackages:
         """Cargo's answer when it has one; else the lock walk (or, without a lock, the direct dependencies)."""
         linker = self.cargo_config.linker_packages
-        notes: list[str] = []
-        if self.ask_cargo:
-            query = Query(self.root, package, tuple(dict.fromkeys(wanted)), True, container_target(musl))
-            answer = compiled_crates(query)
-            if isinstance(answer, Compiled):
-                notes = [] if answer.locked else [syspackages.NO_LOCK_CACHED]
-                return syspackages.packages(syspackages.needs_from_cargo(answer), linker, tuple(notes))
-            notes.append(syspackages.fallback_note(answer.reason))
+        if isinstance(answer, Compiled):
+            notes = () if answer.locked else (syspackages.NO_LOCK_CACHED,)
+            return syspackages.packages(syspackages.needs_from_cargo(answer), linker, notes)
+        notes = (syspackages.fallback_note(answer.reason),) if answer else ()
         members = self.workspace.members
         active = features.resolve(members, {package: frozenset({"default", *wanted})}, all_features=False)
         if self.lock is None:
@@ -102,7 +110,7 @@ class ProjectFacts:
             return syspackages.packages(needs, linker, (syspackages.NO_LOCK_GUESS, *notes))
         everything = features.resolve(members, {p.name: frozenset({"default"}) for p in members}, all_features=True)
         needs = syspackages.needs_from_lock(self.lock, active, everything)
-        return syspackages.packages(needs, linker, tuple(notes))
+        return syspackages.packages(needs, linker, notes)
 
 
 def inspect_project(path: Path, ask_cargo: bool = True) -> ProjectFacts:

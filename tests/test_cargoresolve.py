@@ -327,3 +327,14 @@ def test_the_query_is_for_the_runtimes_target(runtime, target, monkeypatch):
     assert [(q.package, q.features, q.default_features, q.target) for q in asked] == [
         ("vaulty", ("vendored",), True, target)
     ]
+
+
+def test_with_no_binary_chosen_a_workspace_cargo_cannot_resolve_is_asked_once(monkeypatch):
+    from generator import inspect as inspect_module
+
+    asked: list[str] = []
+    monkeypatch.setattr(inspect_module, "compiled_crates", lambda query: asked.append(query.package) or Unanswered("stub"))
+    facts = inspect_project(MANIFESTS / "feature-edge")
+    assert {b.package for b in facts.binaries} == {"server", "admin"}
+    found = facts.system_packages(None)
+    assert len(asked) == 1 and found.warnings[0].startswith("cargo could not resolve this build (stub)")

@@ -1,4 +1,8 @@
-"""Stage 1: read a Rust project into facts. Reads files; decides nothing about the output."""
+"""Stage 1: read a Rust project into facts. Reads files; decides nothing about the output.
+
+System packages ask cargo which crates a build compiles (cargoresolve.py), which runs cargo offline
+and is cached; `ask_cargo=False` keeps to the lock walk, for callers that inspect many throwaway projects.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import features, rustrelease, syspackages
+from .buildinputs import BuildInputs, private_dependency_warnings, scan_build_inputs, submodule_warnings
+from .cargoresolve import Compiled, Query, Unanswered, compiled_crates, container_target
 from .errors import ScaffoldError
 from .lockfile import Lock, read_lock
 from .manifest import Package
@@ -40,6 +46,8 @@ class ProjectFacts:
     sqlx_offline: bool  # committed .sqlx query data: build with SQLX_OFFLINE=true
     unsupported_reason: str | None
     warnings: tuple[str, ...]
+    build_inputs: BuildInputs  # files the members' sources read (include_bytes! and the like)
+    ask_cargo: bool = True  # system packages from cargo's own resolution where it can answer
 
     @property
     def root(self) -> Path:
@@ -58,15 +66,21 @@ class ProjectFacts:
         versions = [p.rust_version for p in self.workspace.members if p.rust_version]
         return max(versions, key=rustrelease.key) if versions else None
 
-    def system_packages(self, binary: Binary | None, extra_features: tuple[str, ...] = ()) -> SystemPackages:
-        """What building `binary` needs; with no binary chosen, what every candidate binary needs."""
+    def system_packages(
+        self, binary: Binary | None, extra_features: tuple[str, ...] = (), musl: bool = False
+    ) -> SystemPackages:
+        """What building `binary` for a musl or glibc container needs; with no binary, what every candidate needs."""
         if binary is not None:
-            return self._packages_for(binary.package, {"default", *binary.required_features, *extra_features})
+            wanted = (*binary.required_features, *extra_features)
+            return self._packages_for(binary.package, wanted, self._ask_cargo(binary.package, wanted, musl))
         candidates = [b for b in self.binaries if b.builds_by_default] or list(self.binaries)
         if not candidates:
             return SystemPackages((), (), ())
-        shapes = {(b.package, b.required_features) for b in candidates}
-        each = [self._packages_for(package, {"default", *required}) for package, required in sorted(shapes)]
+        each, answer = [], None
+        for package, required in sorted({(b.package, b.required_features) for b in candidates}):
+            # Where cargo cannot resolve offline it cannot for any package of the workspace: ask once.
+            answer = answer if isinstance(answer, Unanswered) else self._ask_cargo(package, required, musl)
+            each.append(self._packages_for(package, required, answer))
         build = [p for p in each[0].build if all(p in other.build for other in each)]
         runtime = [p for p in each[0].runtime if all(p in other.runtime for other in each)]
         notes = [note for packages in each for note in packages.warnings]
@@ -74,17 +88,32 @@ class ProjectFacts:
             notes.append("no binary chosen: these are the packages every candidate needs; pass --bin for the exact list")
         return SystemPackages(tuple(build), tuple(runtime), _unique(notes))
 
-    def _packages_for(self, package: str, wanted: set[str]) -> SystemPackages:
+    def _ask_cargo(self, package: str, wanted: tuple[str, ...], musl: bool) -> Compiled | Unanswered | None:
+        """Cargo's resolution of `package` with `wanted` features for the container's target; None: not asked."""
+        if not self.ask_cargo:
+            return None
+        return compiled_crates(Query(self.root, package, tuple(dict.fromkeys(wanted)), True, container_target(musl)))
+
+    def _packages_for(
+        self, package: str, wanted: tuple[str, ...], answer: Compiled | Unanswered | None
+    ) -> SystemPackages:
+        """Cargo's answer when it has one; else the lock walk (or, without a lock, the direct dependencies)."""
+        linker = self.cargo_config.linker_packages
+        if isinstance(answer, Compiled):
+            notes = () if answer.locked else (syspackages.NO_LOCK_CACHED,)
+            return syspackages.packages(syspackages.needs_from_cargo(answer), linker, notes)
+        notes = (syspackages.fallback_note(answer.reason),) if answer else ()
         members = self.workspace.members
-        active = features.resolve(members, {package: frozenset(wanted)}, all_features=False)
+        active = features.resolve(members, {package: frozenset({"default", *wanted})}, all_features=False)
         if self.lock is None:
-            return syspackages.packages(syspackages.needs_from_manifests(active), self.cargo_config.linker_packages, locked=False)
+            needs = syspackages.needs_from_manifests(active)
+            return syspackages.packages(needs, linker, (syspackages.NO_LOCK_GUESS, *notes))
         everything = features.resolve(members, {p.name: frozenset({"default"}) for p in members}, all_features=True)
         needs = syspackages.needs_from_lock(self.lock, active, everything)
-        return syspackages.packages(needs, self.cargo_config.linker_packages, locked=True)
+        return syspackages.packages(needs, linker, notes)
 
 
-def inspect_project(path: Path) -> ProjectFacts:
+def inspect_project(path: Path, ask_cargo: bool = True) -> ProjectFacts:
     workspace = load_workspace(path)
     root = workspace.root
     warnings = list(workspace.warnings)
@@ -111,7 +140,13 @@ def inspect_project(path: Path) -> ProjectFacts:
         )
     kind = "unsupported" if unsupported else ("application" if binaries else "library")
     sqlx = (root / ".sqlx").is_dir() and lock is not None and bool(lock.named("sqlx-macros"))
-    return ProjectFacts(kind, workspace, binaries, default, toolchain, cargo_config, lock, sqlx, unsupported, tuple(warnings))
+    build_inputs = scan_build_inputs(root, workspace.members)
+    warnings += build_inputs.warnings
+    warnings += submodule_warnings(root) + private_dependency_warnings(root, workspace.members)
+    return ProjectFacts(
+        kind, workspace, binaries, default, toolchain, cargo_config, lock, sqlx, unsupported, tuple(warnings),
+        build_inputs, ask_cargo,
+    )
 
 
 def _binary(root: Path, package: Package, target) -> Binary:

@@ -79,7 +79,7 @@ def generate(
     """Resolve the answers from `layers` (highest first, then the user's defaults), plan and render."""
     questions = template_set.questions
     resolution = resolve(questions, [*layers, user_defaults_layer(questions)], project.facts, ask=ask, ask_binary=ask_binary)
-    plan = make_plan(project.facts, resolution.answers, tuple(f.path for f in template_set.files))
+    plan = make_plan(project.facts, resolution.answers, template_set.files)
     files = render(plan, template_set, resolution.answers.custom_answers)
     values = answer_values(resolution.answers, questions)
     text = answers_toml(values, template_record(template_set, answers_path(project.target)), template_set.version)

@@ -2,7 +2,8 @@
 
 The plan is cut by concept, not by output file: `plan.image` (toolchain, packages, the Cargo build,
 the installed binary, user, env, ports, healthcheck; plan_image.py and plan_build.py) and
-`plan.cluster` (the nodes; plan_cluster.py), plus the outputs the template set writes. Templates
+`plan.cluster` (the nodes; plan_cluster.py), `plan.context` (what the .dockerignore leaves out;
+plan_context.py), plus the outputs the template set writes. Templates
 read it as `plan`; `scaffold plan --json` prints it as data (`as_data`), which is what templates can read.
 """
 
@@ -20,7 +21,9 @@ from .errors import ScaffoldError, UsageError
 from .inspect import Binary, ProjectFacts, require_application
 from .plan_build import make_build
 from .plan_cluster import ClusterPlan, make_cluster
+from .plan_context import ContextPlan, make_context
 from .plan_image import ImagePlan, User
+from .templateset import OutputFile, load_template_set
 
 # Version of the plan's shape (`scaffold plan --json`, what templates read); bumped when a name changes,
 # together with the built-in template set's version and PLAN_CHANGED_IN.
@@ -36,20 +39,26 @@ class BuildPlan:
     binary: str
     image: ImagePlan
     cluster: ClusterPlan
+    context: ContextPlan
     outputs: tuple[str, ...]  # the files the template set writes, relative to the output directory
     warnings: tuple[str, ...]
 
 
-def make_plan(facts: ProjectFacts, answers: Answers, outputs: tuple[str, ...] = ()) -> BuildPlan:
+def make_plan(facts: ProjectFacts, answers: Answers, outputs: tuple[OutputFile, ...] | None = None) -> BuildPlan:
+    """The plan for the files `outputs` (by default the built-in set's) describe."""
     require_application(facts)
+    outputs = load_template_set().files if outputs is None else outputs
     warnings = list(validate(answers))
     binary = choose_binary(facts, answers.package, answers.bin)
     _check_names(binary)
     package = facts.workspace.package(binary.package)
     assert package is not None
     features = tuple(dict.fromkeys((*answers.features, *binary.required_features)))
-    system = facts.system_packages(binary, features)
+    runtime = runtimes.get(answers.runtime)
+    system = facts.system_packages(binary, features, musl=runtime.libc == "musl")
     warnings += system.warnings
+    context, context_warnings = make_context(facts, binary, tuple(f.path for f in outputs if not f.context))
+    warnings += context_warnings
     rust_version = _rust_version(facts, binary, answers)
     pinned = facts.toolchain.version if facts.toolchain else None
     if facts.toolchain and pinned and pinned != rust_version:
@@ -57,7 +66,6 @@ def make_plan(facts: ProjectFacts, answers: Answers, outputs: tuple[str, ...] = 
             f"{facts.toolchain.file} pins Rust {pinned} but the build image has {rust_version}: rustup in the "
             "official image will download the pinned toolchain during every cold build"
         )
-    runtime = runtimes.get(answers.runtime)
     healthcheck_kind = answers.healthcheck or default_healthcheck(answers.runtime)
     if healthcheck_kind == "none" and answers.healthcheck is None:
         warnings.append(no_healthcheck_warning(answers.runtime))
@@ -89,7 +97,8 @@ def make_plan(facts: ProjectFacts, answers: Answers, outputs: tuple[str, ...] = 
         binary=binary.name,
         image=image,
         cluster=make_cluster(answers, name, image.tag),
-        outputs=outputs,
+        context=context,
+        outputs=tuple(f.path for f in outputs),
         warnings=tuple(dict.fromkeys((*facts.warnings, *warnings))),
     )
 

@@ -1,17 +1,20 @@
 """System packages a build needs, from the crates it compiles.
 
 One explicit table maps crates to the Debian packages they need at build time and at run time;
-the runtime table (runtimes.py) names them for other distros and says what an image already holds. The crates come from Cargo.lock, walked from the
-dependencies the chosen package really enables (see features.py); a crate reached only through
-a dependency whose features differ from those the lock was resolved with is "unsure": reported in
-a warning, not installed. A difference only in vendoring features (`vendored-openssl`) changes how a
-library is built, not whether it is used, so it leaves the system library in and its source crate out.
+the runtime table (runtimes.py) names them for other distros and says what an image already holds.
+The crates compiled come from cargo itself where it can answer offline (cargoresolve.py): all of its
+answer is sure. Otherwise Cargo.lock is walked from the dependencies the chosen package really
+enables (see features.py); a crate reached only through a dependency whose features differ from
+those the lock was resolved with is "unsure": reported in a warning, not installed. A difference
+only in vendoring features (`vendored-openssl`) changes how a library is built, not whether it is
+used, so it leaves the system library in and its source crate out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .cargoresolve import Compiled
 from .features import Request, Resolution
 from .lockfile import Lock
 
@@ -129,9 +132,30 @@ class SystemPackages:
     warnings: tuple[str, ...]
 
 
-def packages(needs: list[Need], linker_packages: tuple[str, ...], locked: bool) -> SystemPackages:
-    """The packages of the sure needs (after the linker's); an unsure one is a warning that says what to add."""
-    notes = [] if locked else ["no Cargo.lock: system packages are guessed from direct dependencies only"]
+NO_LOCK_GUESS = "no Cargo.lock: system packages are guessed from direct dependencies only"
+NO_LOCK_CACHED = "no Cargo.lock: system packages follow the versions cached on this machine"
+
+
+def fallback_note(reason: str) -> str:
+    """Why the packages come from the lock walk although cargo is there to ask."""
+    return (f"cargo could not resolve this build ({reason}); system packages come from a walk of Cargo.lock "
+            "and may be incomplete")
+
+
+def needs_from_cargo(answer: Compiled) -> list[Need]:
+    """The table's crates cargo compiles, by the table's rules: none reached only through `not_through`
+    crates, none whose library a compiled `unless` crate supplies. Cargo resolved the features, so all are sure."""
+    return [
+        Need(crate, requirement, True, crate)
+        for crate, requirement in TABLE.items()
+        if crate in answer.reachable(frozenset(requirement.not_through)) and not answer.names & set(requirement.unless)
+    ]
+
+
+def packages(needs: list[Need], linker_packages: tuple[str, ...], notes: tuple[str, ...] = ()) -> SystemPackages:
+    """The packages of the sure needs (after the linker's); an unsure one is a warning that says what to add,
+    after `notes` (where the crates came from)."""
+    warnings = list(notes)
     build = [*linker_packages]
     runtime: list[str] = []
     for need in needs:
@@ -139,12 +163,12 @@ def packages(needs: list[Need], linker_packages: tuple[str, ...], locked: bool) 
             build += need.requirement.build
             runtime += need.requirement.runtime
         else:
-            notes.append(
+            warnings.append(
                 f"Cargo.lock lists {need.crate} (through {need.via}) only behind features this build may not "
                 f"enable, so {', '.join(need.requirement.build + need.requirement.runtime)} are not installed; "
                 "if the build needs them, add --build-package/--runtime-package"
             )
-    return SystemPackages(tuple(dict.fromkeys(build)), tuple(dict.fromkeys(runtime)), tuple(notes))
+    return SystemPackages(tuple(dict.fromkeys(build)), tuple(dict.fromkeys(runtime)), tuple(warnings))
 
 
 def needs_from_manifests(active: Resolution) -> list[Need]:

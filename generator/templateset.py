@@ -36,6 +36,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 class OutputFile:
     path: str  # where the file goes, relative to the output directory
     template: str  # the template that renders it, relative to the set's folder
+    context: bool = True  # the image build reads it; false: the .dockerignore leaves it out of the build context
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,12 @@ def _files(root: Path, where: str, entries: object) -> tuple[OutputFile, ...]:
     for number, entry in enumerate(entries, 1):
         label = f"[[files]] entry {number}"
         entry = _table(where, entry, label)
-        _only_keys(f"{where}: {label}", entry, {"path", "template"})
+        _only_keys(f"{where}: {label}", entry, {"path", "template", "context"})
         path = _relative(where, _string(where, entry, "path", label), label)
         template = _relative(where, _string(where, entry, "template", label), label)
+        context = entry.get("context", True)
+        if not isinstance(context, bool):
+            raise ScaffoldError(f"{where}: {label}: `context` is true (the image build reads {path}) or false")
         if path.split("/")[0] == ".scaffold":
             raise ScaffoldError(f"{where}: {label}: {path} would go inside .scaffold/, which scaffold keeps for itself")
         if path in seen:
@@ -115,7 +119,7 @@ def _files(root: Path, where: str, entries: object) -> tuple[OutputFile, ...]:
         if not (root / template).is_file():
             raise ScaffoldError(f"{where}: {label}: template {template} does not exist in {root}")
         seen.add(path)
-        files.append(OutputFile(path, template))
+        files.append(OutputFile(path, template, context))
     return tuple(files)
 
 

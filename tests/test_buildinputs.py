@@ -11,15 +11,20 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_scaffold
 from generator import buildinputs
 from generator.buildinputs import reincludes, scan_build_inputs
 from generator.check import check_files
 from generator.check_dockerignore import ignored, patterns_of
+from generator.inspect import inspect_project
+from generator.plan_context import ignore_groups
 from generator.workspace import load_workspace
 
 TESTS = Path(__file__).resolve().parent
 MANIFESTS = TESTS / "manifests"
-TEMPLATE_IGNORE = (TESTS.parent / "templates" / "dockerignore.j2").read_text()
+# The patterns the generated .dockerignore holds (without its re-includes), as plain lines.
+BUILTIN_OUTPUTS = ("Dockerfile", ".dockerignore", "docker-compose.yml")
+TEMPLATE_IGNORE = "".join(f"{p}\n" for g in ignore_groups(BUILTIN_OUTPUTS) for p in g.patterns)
 GENERATED = patterns_of(TEMPLATE_IGNORE)
 
 
@@ -204,3 +209,48 @@ def test_only_the_members_the_chosen_package_compiles_count(tmp_path):
     inputs = scan_build_inputs(workspace.root, workspace.members)
     assert {i.path for i in inputs.only(members).inputs} == {"server/src/server.pem", "tls/src/tls.pem"}
     assert {i.package for i in inputs.inputs} == {"server", "tls", "bench"}
+
+
+def test_the_generated_dockerignore_puts_back_the_included_pem_after_the_secret_patterns(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(MANIFESTS / "include-pem", project)
+    result = run_scaffold("init", str(project), "--no-input")
+    assert result.returncode == 0, result.stderr
+    assert "certs/test.pem is compiled into the binary (include_bytes! at src/tls.rs:3)" in result.stderr
+    lines = (project / ".dockerignore").read_text().splitlines()
+    assert lines[-3:] == ["!.env.example", "!certs/test.pem", "!certs/test.key"]
+    assert lines.index("**/*.pem") < lines.index("!certs/test.pem")
+    patterns = patterns_of("\n".join(lines))
+    assert not any(ignored(p, patterns) for p in (".env.example", "certs/test.pem", "certs/test.key", "src/banner.txt"))
+    assert all(ignored(p, patterns) for p in ("certs/other.pem", ".env", "Dockerfile", ".scaffold/answers.toml"))
+    assert [f for f in check_files(project) if f.rule == "SC202"] == []
+
+
+def test_a_file_only_another_binary_reads_is_not_put_back(tmp_path):
+    """The re-includes follow the chosen binary: a member it does not compile reads nothing of its build."""
+    sources = {"server": "fn main() {}\n", "tool": 'const K: &str = include_str!("../k.pem");\nfn main() {}\n'}
+    for member, source in sources.items():
+        (tmp_path / member / "src").mkdir(parents=True)
+        (tmp_path / member / "src" / "main.rs").write_text(source)
+        manifest = f'[package]\nname = "{member}"\nversion = "0.1.0"\nedition = "2021"\n'
+        (tmp_path / member / "Cargo.toml").write_text(manifest)
+    (tmp_path / "tool" / "k.pem").write_text("secret\n")
+    (tmp_path / "Cargo.toml").write_text('[workspace]\nmembers = ["server", "tool"]\nresolver = "2"\n')
+    for binary, expected in (("server", []), ("tool", ["!tool/k.pem"])):
+        result = run_scaffold("init", str(tmp_path), "--no-input", "--bin", binary, "--force")
+        assert result.returncode == 0, result.stderr
+        lines = (tmp_path / ".dockerignore").read_text().splitlines()
+        assert [line for line in lines if line.startswith("!")] == expected
+
+
+def test_inspect_reports_submodules_and_private_dependencies(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(MANIFESTS / "submodule-uninit", project)
+    (project / ".git").mkdir()
+    warnings = inspect_project(project, ask_cargo=False).warnings
+    submodules = [w for w in warnings if w.startswith("git submodule vendor/rocksdb")]
+    assert submodules == list(buildinputs.submodule_warnings(project))
+    private = inspect_project(MANIFESTS / "private-deps", ask_cargo=False).warnings
+    assert sum("out of scope for now" in w for w in private) == 5
+    pem = MANIFESTS / "include-pem"
+    assert inspect_project(pem, ask_cargo=False).build_inputs == scan(pem)[1]

@@ -258,3 +258,83 @@ def _cargo(answer: Compiled) -> set[str]:
 )
 def test_the_lock_walk_agrees_with_cargo(ask, root, package, wanted):
     assert _walk(root, package, wanted) == _cargo(answered(ask(root, package, *wanted)))
+
+
+# --- what inspect and the plan make of it ----------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_cache(fetched, tmp_path, monkeypatch):
+    """inspect asks cargo with an empty answer cache of this test's own."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+
+
+def system(root: Path, name: str | None = None, *extra: str, musl: bool = False):
+    facts = inspect_project(root)
+    return facts.system_packages(facts.binary(name) if name else facts.default_binary, extra, musl)
+
+
+def test_a_sys_crate_reached_only_through_feature_dependent_edges_is_installed(fresh_cache):
+    """The lock walk saw pq-sys and libsqlite3-sys only as 'unsure' and installed neither."""
+    server = system(MANIFESTS / "feature-edge", "server")
+    assert (server.build, server.runtime, server.warnings) == (("pkg-config", "libpq-dev"), ("libpq5",), ())
+    admin = system(MANIFESTS / "feature-edge", "admin")
+    assert (admin.build, admin.runtime, admin.warnings) == (("pkg-config", "libsqlite3-dev"), ("libsqlite3-0",), ())
+
+
+def test_a_vendoring_feature_off_by_default_links_the_system_library(fresh_cache):
+    plain = system(MANIFESTS / "vendoring-off")
+    assert (plain.build, plain.runtime) == (("pkg-config", "libssl-dev"), ("libssl3", "ca-certificates"))
+    assert plain.warnings == ()  # the lock walk warned that openssl-src might be needed
+    vendored = system(MANIFESTS / "vendoring-off", None, "vendored")
+    assert set(vendored.build) == {"make", "perl"} and "libssl-dev" not in vendored.build
+
+
+def test_the_generated_dockerfile_installs_what_cargo_compiles(fresh_cache):
+    from generator import pipeline
+    from generator.answersfile import Layer
+    from generator.templateset import load_template_set
+
+    project = pipeline.open_project(MANIFESTS / "feature-edge")
+    generated = pipeline.generate(project, load_template_set(), [Layer("flags", {})])
+    dockerfile = next(f.content for f in generated.files if f.name == "Dockerfile")
+    assert "libpq-dev" in dockerfile and "libpq5" in dockerfile and "sqlite" not in dockerfile
+    assert not any("behind features" in w for w in generated.warnings)
+
+
+def test_an_answer_without_a_lock_says_which_versions_it_follows(fresh_cache):
+    found = system(MANIFESTS / "include-pem")
+    assert found.warnings == ("no Cargo.lock: system packages follow the versions cached on this machine",)
+
+
+def test_a_lock_cargo_cannot_use_falls_back_to_the_walk_and_says_so(fresh_cache):
+    found = system(MANIFESTS / "trap")
+    assert found.warnings[0].startswith("cargo could not resolve this build (`cargo tree` could not answer offline: ")
+    assert found.warnings[0].endswith("system packages come from a walk of Cargo.lock and may be incomplete")
+    assert any("openssl-sys" in w and "not installed" in w for w in found.warnings[1:])  # the walk's own notes
+
+
+@pytest.mark.parametrize("runtime, target", [("debian-slim", GNU), ("alpine", MUSL), ("scratch", MUSL)])
+def test_the_query_is_for_the_runtimes_target(runtime, target, monkeypatch):
+    from generator import inspect as inspect_module
+    from generator.answers import Answers
+    from generator.plan import make_plan
+
+    asked: list[Query] = []
+    monkeypatch.setattr(inspect_module, "compiled_crates", lambda query: asked.append(query) or Unanswered("stub"))
+    monkeypatch.setattr(cargoresolve.platform, "machine", lambda: "x86_64")
+    make_plan(inspect_project(MANIFESTS / "vendoring-off"), Answers(runtime=runtime, features=("vendored",)))
+    assert [(q.package, q.features, q.default_features, q.target) for q in asked] == [
+        ("vaulty", ("vendored",), True, target)
+    ]
+
+
+def test_with_no_binary_chosen_a_workspace_cargo_cannot_resolve_is_asked_once(monkeypatch):
+    from generator import inspect as inspect_module
+
+    asked: list[str] = []
+    monkeypatch.setattr(inspect_module, "compiled_crates", lambda query: asked.append(query.package) or Unanswered("stub"))
+    facts = inspect_project(MANIFESTS / "feature-edge")
+    assert {b.package for b in facts.binaries} == {"server", "admin"}
+    found = facts.system_packages(None)
+    assert len(asked) == 1 and found.warnings[0].startswith("cargo could not resolve this build (stub)")

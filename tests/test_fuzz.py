@@ -300,7 +300,7 @@ def test_generated_projects_give_valid_files_or_a_scaffold_error(files, choice):
         root.mkdir()
         materialize(root, files)
         try:
-            facts = inspect_project(root)
+            facts = inspect_project(root, ask_cargo=False)  # cargo on each generated project would take seconds
             plan = make_plan(facts, choice)
             rendered = {f.name: f.content for f in render(plan)}
         except ScaffoldError as exc:

@@ -32,6 +32,12 @@ PROJECTS = {
 UPDATING = os.environ.get("SCAFFOLD_UPDATE_SNAPSHOTS") == "1"
 
 
+@pytest.fixture(autouse=True)
+def without_cargo(monkeypatch, tmp_path):
+    """The same snapshot on every machine: cargo's answers depend on its local cache (tests/test_cargoresolve.py)."""
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+
+
 def plan_json(project: Path, **flags: object) -> str | None:
     """The plan as `scaffold plan --json` prints it, or None for a project that has no plan (an error)."""
     try:

@@ -65,6 +65,24 @@ def test_the_builtin_manifest_lists_the_builtin_outputs():
     assert builtin.identity == "builtin" and builtin.extra_questions == ()
 
 
+def test_the_builtin_outputs_are_not_in_the_build_context():
+    assert [f.context for f in load_template_set().files] == [False, False, False]
+
+
+def test_outputs_the_build_does_not_read_are_left_out_of_the_context(sample, custom_set):
+    """The Makefile says `context = false`; deploy/cluster.txt says nothing, so the build may read it."""
+    manifest = custom_set / "template.toml"
+    text = manifest.read_text().replace('template = "Makefile.j2"\n', 'template = "Makefile.j2"\ncontext = false\n')
+    manifest.write_text(text)
+    crate = sample("raft-node")
+    result = run_scaffold("init", str(crate), "--no-input", "--template", str(custom_set))
+    assert result.returncode == 0, result.stderr
+    ignore = (crate / ".dockerignore").read_text().splitlines()
+    container = ignore[ignore.index("# Container files: editing them should not invalidate the build cache") + 1 :]
+    assert container == ["Dockerfile", ".dockerignore", "docker-compose.yml", "Makefile", ".scaffold"]
+    assert "deploy/cluster.txt" not in ignore
+
+
 def test_export_writes_the_builtin_set_and_refuses_a_non_empty_folder(tmp_path):
     folder = tmp_path / "copy"
     written = export_builtin(folder)
@@ -160,6 +178,7 @@ QUESTION = TEMPLATE + FILES + '[[questions]]\nname = "q"\n'
         (TEMPLATE + '[[files]]\npath = "../a"\ntemplate = "a.j2"\n', "relative path"),
         (TEMPLATE + '[[files]]\npath = ".scaffold/a"\ntemplate = "a.j2"\n', ".scaffold"),
         (TEMPLATE + 'extra = 1\n' + FILES, "unknown key 'extra'"),
+        (TEMPLATE + FILES + 'context = "no"\n', "`context` is true"),
         (TEMPLATE + FILES + '[[questions]]\nname = "nodes"\n', "already taken"),
         (QUESTION + 'type = "float"\n', "type 'float'"),
         (QUESTION + 'type = "choice"\n', "choices"),

@@ -220,7 +220,8 @@ def templates_export_command(directory: Path = typer.Argument(..., help="A new o
 def plan_summary(plan: BuildPlan) -> list[str]:
     """A few lines a person reads: what is built, on what, and how the cluster is laid out."""
     image, cluster = plan.image, plan.cluster
-    health = " ".join(image.healthcheck.command[:2]) + " ..." if image.healthcheck else "none"
+    check = image.healthcheck
+    health = f"{check.kind} ({' '.join(check.command[:2])} ...)" if check else "none"
     first = cluster.nodes[0]
     ports = ", ".join(f"{p.address}:{p.host}->{p.container}" for p in first.ports)
     return [

@@ -18,8 +18,8 @@ from .answers import Answers, validate
 from .choices import choose_binary, default_rust_version
 from .errors import ScaffoldError, UsageError
 from .inspect import Binary, ProjectFacts, require_application
-from .plan_build import make_build
 from .mounts import check_mounts, mount_table
+from .plan_build import make_build
 from .plan_cluster import ClusterPlan, make_cluster
 from .plan_image import ImagePlan, User
 

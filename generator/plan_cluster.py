@@ -65,7 +65,7 @@ def make_cluster(
     shared = contract.shared_env(per_node)
     commands = contract.render_args(answers.node_args, cluster)
     nodes = []
-    for view_node, env, command in zip(cluster.nodes, per_node, commands):
+    for view_node, env, command in zip(cluster.nodes, per_node, commands, strict=True):
         index = view_node.index
         ports = [PublishedPort(answers.publish_address, answers.first_host_port + index, answers.http_port)]
         ports += [PublishedPort(answers.publish_address, p.host_port(index), p.port) for p in named]

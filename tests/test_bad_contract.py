@@ -6,9 +6,9 @@ import json
 
 import pytest
 import yaml
+from test_bad_input import assert_clean_failure, snapshot
 
 from conftest import make_crate, run_scaffold
-from test_bad_input import assert_clean_failure, snapshot
 
 BAD = {
     "syntax": (["--node-env", "APP_ID={{ node.id "], "--node-env", "template syntax error"),

@@ -11,13 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from . import runtimes, rustrelease
+from . import contract, probes, runtimes, rustrelease
 from .errors import UsageError
 
 RUNTIMES = runtimes.NAMES
 STRATEGIES = ("cache-mount", "skeleton")
 OPTIMIZATIONS = ("strip", "speed", "size", "as-is")
-HEALTHCHECKS = ("http", "exec", "none")
+HEALTHCHECKS = probes.KINDS
 MAX_NODES = 99  # one published port each; larger clusters are not a compose file's job
 
 PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
@@ -37,18 +37,25 @@ class Answers:
     bin: str | None = None
     features: tuple[str, ...] = ()
     nodes: int = 3
+    id_base: int = 0  # node ids are id_base .. id_base+nodes-1; services and volumes keep the index
     http_port: int = 8080
     raft_port: int = 9000
     host_port: int | None = None  # first published HTTP port; node i gets host_port + i (default: http_port)
     publish_address: str = "127.0.0.1"
     publish_raft: bool = False
+    ports: tuple[str, ...] = ()  # named client ports, NAME=N, each published as N + index
+    default_env: bool = True  # the built-in NODE_ID / PEERS / HTTP_PORT / RAFT_PORT / DATA_DIR
+    node_env: tuple[str, ...] = ()  # KEY=TEMPLATE, rendered per node (contract.py)
+    node_env_from_host: tuple[str, ...] = ()  # keys compose takes from the host's environment
+    node_args: tuple[str, ...] = ()  # TEMPLATEs of the container's command, rendered per node
     runtime: str = "debian-slim"
     strategy: str = "cache-mount"
     rust_version: str | None = None  # None: the toolchain pin, else the newest of MSRV and our baseline
     optimize: str = "strip"
-    healthcheck: str | None = None  # None: http where the image can make a request, else none
-    health_path: str = "/health"
+    healthcheck: str | None = None  # None: probes.default_probe decides (http for HTTP server crates, else tcp)
+    health_path: str | None = None  # None: an http check accepts any HTTP status line; a path wants a 2xx
     health_command: tuple[str, ...] = ("healthcheck",)
+    health_exec: tuple[str, ...] = ()  # exec: any command in the image; empty runs the binary with health_command
     data_dir: str = "/data"
     read_only: bool = True  # read-only root filesystem; the app writes to its data volume and /tmp
     rust_log: str = "info"
@@ -67,17 +74,6 @@ class Answers:
         return MappingProxyType(dict(self.custom))
 
 
-def default_healthcheck(runtime: str) -> str:
-    """http where the runtime image can make a request, else none."""
-    return "http" if runtime in RUNTIMES and runtimes.get(runtime).has_http_client else "none"
-
-
-def no_healthcheck_warning(runtime: str) -> str:
-    return (
-        f"no HEALTHCHECK: the {runtime} image has no shell or HTTP client; "
-        "use --healthcheck exec if the binary has a health subcommand"
-    )
-
 
 def validate(answers: Answers) -> list[str]:
     """Raise UsageError for an answer that cannot work; return warnings for ones that are unwise."""
@@ -85,9 +81,11 @@ def validate(answers: Answers) -> list[str]:
     check_choice("--strategy", answers.strategy, STRATEGIES)
     check_choice("--optimize", answers.optimize, OPTIMIZATIONS)
     if answers.healthcheck is not None:
-        check_choice("--healthcheck", answers.healthcheck, HEALTHCHECKS)
-        check_healthcheck(answers.healthcheck, answers.runtime)
+        probes.check_probe(answers.healthcheck, answers.runtime)
     check_nodes(answers.nodes)
+    contract.check_id_base(answers.id_base)
+    if answers.health_exec:
+        probes.check_health_exec(answers.health_exec)
     for flag, port in (("--http-port", answers.http_port), ("--raft-port", answers.raft_port), ("--host-port", answers.first_host_port)):
         check_port(flag, port)
     check_distinct_ports(answers.http_port, answers.raft_port)
@@ -102,7 +100,8 @@ def validate(answers: Answers) -> list[str]:
     for flag, packages in (("--build-package", answers.build_packages), ("--runtime-package", answers.runtime_packages)):
         for package in packages:
             check_package_name(flag, package)
-    check_health_path(answers.health_path)
+    if answers.health_path is not None:
+        check_health_path(answers.health_path)
     for argument in answers.health_command:
         check_health_argument(argument)
     check_data_dir(answers.data_dir)
@@ -200,11 +199,3 @@ def check_rust_log(value: str) -> None:
     """Any text reaches the nodes literally, except what no environment variable can hold."""
     if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
         raise UsageError(f"--rust-log {value[:40]!r}: holds a NUL or invalid UTF-8, which no environment variable can carry")
-
-
-def check_healthcheck(kind: str, runtime: str | None) -> None:
-    if kind == "http" and not runtimes.can_make_http_request(runtime):
-        raise UsageError(
-            f"--healthcheck http: the {runtime} image has no shell or HTTP client to make the request; "
-            "use --healthcheck exec with a health subcommand of your binary, or --healthcheck none"
-        )

@@ -56,6 +56,7 @@ class Resolution:
     answers: Answers
     sources: Mapping[str, str]  # question -> the layer it came from, "inspected", "default" or "wizard"
     warnings: tuple[str, ...]
+    notes: tuple[str, ...] = ()  # why an inspected answer was taken (the healthcheck kind): said, not warned
 
 
 def user_defaults_path() -> Path:
@@ -139,6 +140,7 @@ def resolve(
     so_far: dict[str, CustomValue | None] = {}
     sources: dict[str, str] = {}
     warnings: list[str] = []
+    notes: list[str] = []
     _resolve_binary(facts, layers, ask_binary, so_far, sources)
     for question in questions:
         if question.picks_binary:
@@ -146,6 +148,9 @@ def resolve(
         value, source = _lookup(layers, question.name)
         if value is None and question.inspected is not None:
             value, source = question.inspected(facts, so_far), "inspected"
+            if value is not None and question.inspected_note is not None:
+                note = question.inspected_note(facts, so_far)
+                notes += [note] if note else []
         if value is None:
             value, source = question.default_for(so_far), "default"
         if ask is not None and source not in COMMAND_LINE and question.when(so_far):
@@ -164,7 +169,7 @@ def resolve(
     custom = tuple(sorted((name, value) for name, value in so_far.items() if name not in BUILTIN_NAMES and value is not None))
     # Each value was typed by its question (coerce, parse_text, check_answer): Answers' field types.
     answers = Answers(**cast(dict[str, Any], builtin), custom=custom)
-    return Resolution(answers, MappingProxyType(sources), tuple(warnings))
+    return Resolution(answers, MappingProxyType(sources), tuple(warnings), tuple(notes))
 
 
 def answer_values(answers: Answers, questions: Sequence[Question]) -> dict[str, CustomValue]:

@@ -48,9 +48,12 @@ def option(question: Question) -> Any:
 
 
 def given_value(question: Question, value: Any) -> CustomValue:
-    """A flag's value as the question's answer: a repeated list option, each value split by the separator."""
+    """A flag's value as the question's answer: a repeated list option, each value split by the separator
+    (kept whole when the question has none: a template holds commas and spaces)."""
     if question.type != "list":
         return value  # type: ignore[no-any-return]
+    if question.separator is None:
+        return tuple(value)
     parts = (part for item in value for part in (item.split() if question.separator == " " else item.split(question.separator)))
     return tuple(part.strip() for part in parts if part.strip())
 

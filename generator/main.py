@@ -18,6 +18,7 @@ from .flags import answer_flags
 from .inspect import ProjectFacts, inspect_project
 from .plan import BuildPlan, as_data
 from .questions import json_schema
+from .summary import init_summary
 from .templateset import export_builtin, load_template_set
 
 templates_app = typer.Typer(no_args_is_help=True, help="Work with template sets.")
@@ -76,6 +77,7 @@ def init_command(
     output_dir: Optional[Path] = typer.Option(None, help="Where to write the files.", show_default="the workspace root"),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print unified diffs; write nothing."),
     force: bool = typer.Option(False, "--force", help="Overwrite files whose content differs."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only what was written, not the summary."),
 ) -> None:
     """Write Dockerfile, .dockerignore and docker-compose.yml for a Rust project (asks on a terminal)."""
     with _handled_errors():
@@ -104,6 +106,9 @@ def init_command(
             return
         for status, written in pipeline.save(generated, force=force):
             typer.echo(f"{status:>9}  {written}")
+        if not quiet:
+            for line in init_summary(generated.plan, generated.notes):
+                typer.echo(line)
 
 
 @app.command("update")
@@ -170,12 +175,13 @@ def plan_command(
             layer, warnings = pipeline.answers_file_layer(answers_file, template_set)
             _warn(warnings)
             layers.append(layer)
-        plan = pipeline.generate(project, template_set, layers).plan
+        generated = pipeline.generate(project, template_set, layers)
+        plan = generated.plan
         if as_json:
             typer.echo(json.dumps(as_data(plan, project.facts.root), indent=2, ensure_ascii=False))
             return
         _warn(plan.warnings)
-        for line in plan_summary(plan):
+        for line in (*plan_summary(plan), *generated.notes):
             typer.echo(line)
 
 

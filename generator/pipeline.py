@@ -51,6 +51,7 @@ class Generated:
     files: tuple[RenderedFile, ...]
     answers_file: RenderedFile  # .scaffold/answers.toml: how the files were made
     warnings: tuple[str, ...]
+    notes: tuple[str, ...]  # why a default was chosen from the project (the healthcheck kind)
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def generate(
     text = answers_toml(values, template_record(template_set, answers_path(project.target)), template_set.version)
     answers_file = RenderedFile(ANSWERS_NAME, text)
     warnings = tuple(dict.fromkeys((*plan.warnings, *resolution.warnings)))
-    return Generated(project, plan, tuple(files), answers_file, warnings)
+    return Generated(project, plan, tuple(files), answers_file, warnings, resolution.notes)
 
 
 def preview(generated: Generated) -> list[FileOutcome]:

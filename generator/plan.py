@@ -13,12 +13,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, plan_image, runtimes, rustrelease
-from .answers import Answers, default_healthcheck, no_healthcheck_warning, validate
+from . import __version__, contract, loopback, plan_cluster, plan_image, ports, probes, runtimes, rustrelease
+from .answers import Answers, validate
 from .choices import choose_binary, default_rust_version
 from .errors import ScaffoldError, UsageError
 from .inspect import Binary, ProjectFacts, require_application
 from .plan_build import make_build
+from .mounts import check_mounts, mount_table
 from .plan_cluster import ClusterPlan, make_cluster
 from .plan_image import ImagePlan, User
 
@@ -58,12 +59,17 @@ def make_plan(facts: ProjectFacts, answers: Answers, outputs: tuple[str, ...] = 
             "official image will download the pinned toolchain during every cold build"
         )
     runtime = runtimes.get(answers.runtime)
-    healthcheck_kind = answers.healthcheck or default_healthcheck(answers.runtime)
-    if healthcheck_kind == "none" and answers.healthcheck is None:
-        warnings.append(no_healthcheck_warning(answers.runtime))
+    healthcheck_kind = answers.healthcheck
+    if healthcheck_kind is None:  # resolve() fills it in (and says why); a library caller may not
+        healthcheck_kind = probes.default_probe(facts, binary, features, runtime.name).kind
     installed = plan_image.installed(binary.name)
+    check_mounts(mount_table(answers.data_dir, answers.read_only, installed.path))
+    warnings += loopback.check_loopback(facts, binary, features)
     runtime_packages = (*system.runtime, *answers.runtime_packages)
     name = _dns_name(binary.name)
+    named = _named_ports(answers)
+    view = plan_cluster.view(answers, name, named)
+    per_node = plan_cluster.node_env(answers, view)
     image = ImagePlan(
         tag=f"{name}:latest",
         runtime=runtime.name,
@@ -77,8 +83,8 @@ def make_plan(facts: ProjectFacts, answers: Answers, outputs: tuple[str, ...] = 
         ca_bundle=runtime.ca_bundle_from_builder and "ca-certificates" in runtime_packages,
         user=User(runtime.uid, runtime.uid),
         data_dir=answers.data_dir,
-        env=plan_image.app_env(answers),
-        ports=plan_image.ports(answers),
+        env=tuple((k, v) for k, v in contract.shared_env(per_node) if isinstance(v, str) and k != "RUST_LOG"),
+        ports=plan_image.ports(answers, named),
         healthcheck=plan_image.healthcheck(healthcheck_kind, answers, runtime, installed),
         labels=plan_image.labels(package),
     )
@@ -88,7 +94,7 @@ def make_plan(facts: ProjectFacts, answers: Answers, outputs: tuple[str, ...] = 
         package=binary.package,
         binary=binary.name,
         image=image,
-        cluster=make_cluster(answers, name, image.tag),
+        cluster=make_cluster(answers, image.tag, view, named, per_node),
         outputs=outputs,
         warnings=tuple(dict.fromkeys((*facts.warnings, *warnings))),
     )
@@ -104,6 +110,15 @@ def as_data(plan: BuildPlan, root: Path) -> dict:
     prefix = str(root.resolve())
     data["warnings"] = [w.replace(prefix + "/", "").replace(prefix, ".") for w in plan.warnings]
     return data
+
+
+def _named_ports(answers: Answers) -> tuple[ports.NamedPort, ...]:
+    named = tuple(ports.parse_port(text) for text in answers.ports)
+    ports.check_ports(
+        named, http_port=answers.http_port, raft_port=answers.raft_port, first_host_port=answers.first_host_port,
+        nodes=answers.nodes, publish_raft=answers.publish_raft and answers.nodes > 1,
+    )
+    return named
 
 
 # What Cargo accepts in package and target names; they reach shell commands, paths and comments.

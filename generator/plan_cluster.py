@@ -1,18 +1,22 @@
 """The cluster part of the plan: one node per Raft member, each with its own id, volume, ports, env and command.
 
-A node's env and command are plain data (ordered (key, value) pairs and an argument tuple), so any
-output (a compose file today, others later) lays them out the same way; the node id is kept apart
-from the node's index, which only orders the nodes and offsets their published ports.
+A node's env and command are plain data (ordered (key, value) pairs and an argument tuple), rendered
+from the run contract (contract.py) per node, so any output (a compose file today, others later)
+lays them out the same way; the node id is kept apart from the node's index, which only orders the
+nodes, names their services and volumes and offsets their published ports.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import contract
 from .answers import Answers
-from .plan_image import app_env
+from .contract import ClusterView, EnvValue
+from .ports import NamedPort
 
 NETWORK = "cluster"
+SINGLE_NETWORK = "app"  # one node is no cluster, and its files do not call it one
 
 
 @dataclass(frozen=True)
@@ -25,11 +29,11 @@ class PublishedPort:
 @dataclass(frozen=True)
 class Node:
     index: int  # 0-based position in the cluster
-    id: str  # what the application is told it is (NODE_ID)
+    id: str  # what the application is told it is (id_base + index)
     service: str  # its service (and host) name
     volume: str  # its own named volume, mounted at the cluster's data_dir
     ports: tuple[PublishedPort, ...]
-    env: tuple[tuple[str, str], ...]  # this node's own variables, after the cluster's shared ones
+    env: tuple[tuple[str, EnvValue], ...]  # this node's own variables, after the cluster's shared ones
     command: tuple[str, ...]  # arguments after the image's entrypoint; empty: the image's own
 
 
@@ -39,26 +43,41 @@ class ClusterPlan:
     network: str
     read_only: bool  # read-only root filesystem with a tmpfs /tmp
     data_dir: str
-    env: tuple[tuple[str, str], ...]  # shared by every node
+    env: tuple[tuple[str, EnvValue], ...]  # shared by every node
     nodes: tuple[Node, ...]
 
 
-def make_cluster(answers: Answers, name: str, image: str) -> ClusterPlan:
-    services = [f"{name}-{i}" for i in range(answers.nodes)]
+def view(answers: Answers, name: str, named: tuple[NamedPort, ...]) -> ClusterView:
+    """What the contract's templates see of this cluster."""
+    return contract.cluster_view(name, answers.nodes, answers.id_base, answers.http_port, answers.raft_port, answers.data_dir, named)
+
+
+def node_env(answers: Answers, cluster: ClusterView) -> tuple[tuple[tuple[str, EnvValue], ...], ...]:
+    """Per node, everything it is told: the contract's variables, then RUST_LOG unless the user set it."""
+    templates = contract.env_templates(answers.node_env, answers.nodes, answers.default_env)
+    rendered = contract.render_env(templates, cluster, answers.node_env_from_host)
+    return tuple(env if any(key == "RUST_LOG" for key, _ in env) else (*env, ("RUST_LOG", answers.rust_log)) for env in rendered)
+
+
+def make_cluster(
+    answers: Answers, image: str, cluster: ClusterView, named: tuple[NamedPort, ...], per_node: tuple[tuple[tuple[str, EnvValue], ...], ...]
+) -> ClusterPlan:
+    shared = contract.shared_env(per_node)
+    commands = contract.render_args(answers.node_args, cluster)
     nodes = []
-    for index, service in enumerate(services):
+    for view_node, env, command in zip(cluster.nodes, per_node, commands):
+        index = view_node.index
         ports = [PublishedPort(answers.publish_address, answers.first_host_port + index, answers.http_port)]
-        if answers.publish_raft:
+        ports += [PublishedPort(answers.publish_address, p.host_port(index), p.port) for p in named]
+        if answers.publish_raft and answers.nodes > 1:
             ports.append(PublishedPort(answers.publish_address, answers.raft_port + index, answers.raft_port))
-        peers = ",".join(f"{other}:{answers.raft_port}" for other in services if other != service)
-        node_id = str(index)
-        env = (("NODE_ID", node_id), ("PEERS", peers))
-        nodes.append(Node(index, node_id, service, f"{service}-data", tuple(ports), env, ()))
+        own = tuple(pair for pair in env if pair not in shared)
+        nodes.append(Node(index, str(view_node.id), view_node.service, f"{view_node.service}-data", tuple(ports), own, command))
     return ClusterPlan(
         image=image,
-        network=NETWORK,
+        network=NETWORK if answers.nodes > 1 else SINGLE_NETWORK,
         read_only=answers.read_only,
         data_dir=answers.data_dir,
-        env=(*app_env(answers), ("RUST_LOG", answers.rust_log)),
+        env=shared,
         nodes=tuple(nodes),
     )

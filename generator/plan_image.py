@@ -6,14 +6,14 @@ file writes them down is the business of the render filters.
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 
-from . import runtimes
+from . import probes, runtimes
 from .answers import Answers
 from .errors import UsageError
 from .manifest import Package
 from .plan_build import CargoBuild
+from .ports import NamedPort
 
 INSTALL_DIR = "/usr/local/bin"  # where the binary goes in the runtime image
 
@@ -45,6 +45,7 @@ class Port:
 
 @dataclass(frozen=True)
 class HealthCheck:
+    kind: str  # http, tcp or exec (probes.KINDS; none has no HealthCheck)
     command: tuple[str, ...]  # exec form: no shell splits or expands it
     interval: int = 10  # seconds
     timeout: int = 3
@@ -66,7 +67,7 @@ class ImagePlan:
     ca_bundle: bool  # copy the CA bundle from the builder (the image has no package manager)
     user: User
     data_dir: str  # created in the image, owned by the user
-    env: tuple[tuple[str, str], ...]
+    env: tuple[tuple[str, str], ...]  # what every node is told alike (never a value from the host)
     ports: tuple[Port, ...]
     healthcheck: HealthCheck | None
     labels: tuple[tuple[str, str], ...]
@@ -99,31 +100,18 @@ def installed(name: str) -> InstalledBinary:
 
 
 def healthcheck(kind: str, answers: Answers, runtime: runtimes.Runtime, binary: InstalledBinary) -> HealthCheck | None:
-    if kind == "none":
-        return None
-    if kind == "exec":
-        return HealthCheck((binary.path, *answers.health_command))
-    port, path = answers.http_port, answers.health_path
-    if runtime.http_probe == "wget":
-        return HealthCheck(("wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{port}{path}"))
-    # bash-tcp (validate() refuses http where the image cannot make a request). bash's /dev/tcp
-    # needs no extra package: Debian images carry bash, not curl or wget. The path is an argument,
-    # not part of the format: it may hold `%` and `'`.
-    probe = (
-        f"exec 3<>/dev/tcp/127.0.0.1/{port} && "
-        f"printf 'GET %s HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' {shlex.quote(path)} >&3 && "
-        "head -n 1 <&3 | grep -q ' 2[0-9][0-9] '"
+    """The probe of the node's own address (probes.py): a loopback-only app is never reported healthy."""
+    command = probes.probe_command(
+        kind, runtime.name, port=answers.http_port, path=answers.health_path, binary_path=binary.path,
+        health_command=answers.health_command, health_exec=answers.health_exec,
     )
-    return HealthCheck(("bash", "-c", probe))
+    return HealthCheck(kind, command) if command is not None else None
 
 
-def app_env(answers: Answers) -> tuple[tuple[str, str], ...]:
-    """What the application reads in every container: its ports and data directory."""
-    return (("HTTP_PORT", str(answers.http_port)), ("RAFT_PORT", str(answers.raft_port)), ("DATA_DIR", answers.data_dir))
-
-
-def ports(answers: Answers) -> tuple[Port, ...]:
-    return (Port("http", answers.http_port), Port("raft", answers.raft_port))
+def ports(answers: Answers, named: tuple[NamedPort, ...]) -> tuple[Port, ...]:
+    """What the image EXPOSEs: HTTP, the named client ports, and Raft only when there are peers to talk to."""
+    raft = (Port("raft", answers.raft_port),) if answers.nodes > 1 else ()
+    return (Port("http", answers.http_port), *(Port(p.name, p.port) for p in named), *raft)
 
 
 def labels(package: Package) -> tuple[tuple[str, str], ...]:

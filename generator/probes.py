@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import features, syspackages
+from . import features, runtimes, syspackages
 from .errors import UsageError
 from .features import Request, Resolution
 from .inspect import Binary, ProjectFacts
@@ -32,8 +32,16 @@ FEATURE_GATED = {
 # gRPC (HTTP/2 only) or a metrics endpoint on a port of its own.
 NOT_THROUGH = frozenset({"tonic", "tonic-web", "console-subscriber", "prometheus_exporter", "metrics-exporter-prometheus"})
 
-# What each runtime image can run a probe with: bash (with /dev/tcp and `hostname -I`), busybox sh, or nothing.
-SHELLS = {"debian-slim": "bash", "alpine": "busybox", "distroless": None, "scratch": None}
+
+
+def _shell(runtime: runtimes.Runtime) -> str | None:
+    """What an image can run a probe with: bash (with /dev/tcp and `hostname -I`), busybox sh, or nothing."""
+    if "bash" in runtime.programs:
+        return "bash"
+    return "busybox" if runtime.has_shell else None
+
+
+SHELLS = {runtime.name: _shell(runtime) for runtime in runtimes.RUNTIMES}
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ Ctrl-C raises KeyboardInterrupt out of every prompt; the CLI turns it into exit 
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -71,5 +73,7 @@ def _as_text(question: Question, value: CustomValue | None) -> str:
     if value is None:
         return ""
     if isinstance(value, tuple):
+        if question.separator is None or any(question.separator in item for item in value if question.separator != " "):
+            return json.dumps(list(value)) if value else ""  # listtext reads a JSON array back as these items
         return (question.separator if question.separator == " " else ", ").join(value)
     return str(value)

@@ -13,11 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
 from . import answers as rules
-from . import runtimes, rustrelease
+from . import contract, ports, probes, runtimes, rustrelease
 from .answers import Answers, CustomValue
 from .choices import BASELINE_RUST, default_rust_version
 from .errors import UsageError
 from .inspect import ProjectFacts
+from .listtext import parse_list_text
 
 TYPES = ("str", "int", "bool", "choice", "list")
 
@@ -42,7 +43,7 @@ class Question:
     pattern: str | None = None
     minimum: int | None = None
     maximum: int | None = None
-    separator: str = ","  # how a list answer is typed on one line
+    separator: str | None = ","  # how a list answer is typed on one line; None: one item (or a JSON array)
     when: Condition = always  # asked only when this holds for the earlier answers
     check: Check | None = None  # a rule that needs more than the constraints above (or other answers)
     flag: str | None = None  # the command-line option that answers it (init, update, plan)
@@ -50,6 +51,7 @@ class Question:
     default_text: str | None = None  # how --help describes a default computed from other answers or the project
     when_text: str | None = None  # a template question's `when`, for messages and the schema
     inspected: Inspected | None = None  # what the project itself says, below the answers files and above the default
+    inspected_note: Callable[[ProjectFacts, SoFar], str | None] | None = None  # said when the inspected value was taken
     choice_works: Callable[[str, SoFar], bool] | None = None  # a choice that cannot work with the earlier answers is left out
     default_warning: Callable[[CustomValue, SoFar], str | None] | None = None  # said when the default was taken
     picks_binary: bool = False  # package and bin: resolved together, from the project's binaries
@@ -79,8 +81,7 @@ def parse_text(question: Question, text: str) -> CustomValue:
             return False
         raise UsageError(f"{question.name} {text!r}: expected true or false")
     if question.type == "list":
-        parts = text.split(question.separator) if question.separator != " " else text.split()
-        return tuple(part.strip() for part in parts if part.strip())
+        return parse_list_text(question.name, text, question.separator)
     return text
 
 
@@ -181,15 +182,67 @@ def _check_publish_raft(publish: CustomValue, so_far: SoFar) -> None:
 
 
 def _check_healthcheck(kind: CustomValue, so_far: SoFar) -> None:
-    rules.check_healthcheck(_str(kind), _text(so_far.get("runtime")))
+    probes.check_probe(_str(kind), _runtime(so_far))
 
 
 def _healthcheck_works(kind: str, so_far: SoFar) -> bool:
-    return kind != "http" or runtimes.can_make_http_request(_text(so_far.get("runtime")))
+    return kind not in ("http", "tcp") or probes.SHELLS[_runtime(so_far)] is not None
 
 
-def _no_healthcheck_warning(kind: CustomValue, so_far: SoFar) -> str | None:
-    return rules.no_healthcheck_warning(str(so_far.get("runtime"))) if kind == "none" else None
+def _runtime(so_far: SoFar) -> str:
+    runtime = _text(so_far.get("runtime"))
+    return runtime if runtime in rules.RUNTIMES else Answers.runtime
+
+
+def _default_probe(facts: ProjectFacts, so_far: SoFar) -> probes.ProbeChoice | None:
+    binary = facts.binary(_text(so_far.get("bin")) or "", _text(so_far.get("package")))
+    if binary is None:
+        return None
+    features = so_far.get("features")
+    return probes.default_probe(facts, binary, features if isinstance(features, tuple) else (), _runtime(so_far))
+
+
+def _inspected_healthcheck(facts: ProjectFacts, so_far: SoFar) -> str | None:
+    choice = _default_probe(facts, so_far)
+    return choice.kind if choice else None
+
+
+def _healthcheck_note(facts: ProjectFacts, so_far: SoFar) -> str | None:
+    choice = _default_probe(facts, so_far)
+    return f"healthcheck {choice.reason}; choose another with --healthcheck" if choice else None
+
+
+def _check_ports(values: CustomValue, so_far: SoFar) -> None:
+    assert isinstance(values, tuple), values
+    nodes = _earlier(so_far, "nodes", Answers.nodes)
+    ports.check_ports(
+        [ports.parse_port(text) for text in values],
+        http_port=_http_port(so_far),
+        raft_port=_earlier(so_far, "raft_port", Answers.raft_port),
+        first_host_port=_earlier(so_far, "host_port", _http_port(so_far)),
+        nodes=nodes,
+        publish_raft=bool(so_far.get("publish_raft")) and nodes > 1,
+    )
+
+
+def _check_node_env(values: CustomValue, so_far: SoFar) -> None:
+    assert isinstance(values, tuple), values
+    contract.env_templates(values, _earlier(so_far, "nodes", Answers.nodes), so_far.get("default_env") is not False)
+
+
+def _check_health_exec(values: CustomValue, _so_far: SoFar) -> None:
+    assert isinstance(values, tuple), values
+    if values:
+        probes.check_health_exec(values)
+
+
+def _customised(so_far: SoFar) -> bool:
+    """The wizard's gate: the contract questions are asked when the app does not read the built-in variables."""
+    return so_far.get("default_env") is False
+
+
+def _exec(so_far: SoFar) -> bool:
+    return so_far.get("healthcheck") == "exec"
 
 
 def _inspected_rust_version(facts: ProjectFacts, so_far: SoFar) -> str | None:
@@ -215,6 +268,12 @@ BUILTIN = (
     Question("strategy", "choice", "Dependency caching: a target cache mount, or a skeleton dependency layer (for CI caches).", _D.strategy, choices=rules.STRATEGIES, flag="--strategy"),
     Question("nodes", "int", "Cluster size in docker-compose.yml.", _D.nodes, minimum=1, maximum=rules.MAX_NODES,
              check=lambda v, _: rules.check_nodes(_int(v)), flag="--nodes"),
+    Question("default_env", "bool", "Does the app read NODE_ID, PEERS, HTTP_PORT, RAFT_PORT and DATA_DIR? "
+             "(no: drop them, and give its own ids, environment, arguments and ports)", _D.default_env,
+             flag="--default-env", negative_flag="--no-default-env"),
+    Question("id_base", "int", "First node id: the nodes are told ids ID_BASE .. ID_BASE+nodes-1 (names keep the index).",
+             _D.id_base, minimum=0, maximum=contract.MAX_ID_BASE, check=lambda v, _: contract.check_id_base(_int(v)), when=_customised,
+             flag="--id-base"),
     Question("http_port", "int", "HTTP port the application listens on.", _D.http_port, minimum=1, maximum=65535,
              check=lambda v, _: rules.check_port("--http-port", _int(v)), flag="--http-port"),
     Question("raft_port", "int", "Port the nodes talk to each other on.", _D.raft_port, minimum=1, maximum=65535,
@@ -225,19 +284,32 @@ BUILTIN = (
              pattern=rules.ADDRESS.pattern, check=lambda v, _: rules.check_address(_str(v)), flag="--publish-address"),
     Question("publish_raft", "bool", "Also publish the Raft ports on the host?", _D.publish_raft, check=_check_publish_raft,
              when=_clustered, flag="--publish-raft", negative_flag="--no-publish-raft"),
+    Question("ports", "list", "Named client ports besides HTTP, NAME=PORT (repeatable); node i publishes PORT+i.", _D.ports,
+             check=_check_ports, when=_customised, flag="--port"),
+    Question("node_env", "list", "KEY=TEMPLATE: an environment variable rendered per node, such as APP_ID={{ node.id }} "
+             "(repeatable; in --data a JSON array).", _D.node_env, separator=None, check=_check_node_env, when=_customised, flag="--node-env"),
+    Question("node_env_from_host", "list", "An environment variable compose passes from the host (a secret), never written (repeatable).",
+             _D.node_env_from_host, check=_each(lambda key: contract.check_env_key("--node-env-from-host", key)),
+             when=_customised, flag="--node-env-from-host"),
+    Question("node_args", "list", "TEMPLATE: one argument of each node's command, rendered per node (repeatable; in --data a JSON array).",
+             _D.node_args, separator=None, when=_customised, flag="--node-arg"),
     Question("rust_version", "str", "Rust release for the build image.", pattern=rustrelease.RELEASE.pattern,
              check=lambda v, _: rules.check_rust_version(_str(v)), flag="--rust-version", inspected=_inspected_rust_version,
              default_text=f"the toolchain pin, else the newest of MSRV and {BASELINE_RUST}"),
     Question("optimize", "choice", "Release profile tuning.", _D.optimize, choices=rules.OPTIMIZATIONS, flag="--optimize"),
-    Question("healthcheck", "choice", "Container healthcheck.", lambda so_far: rules.default_healthcheck(str(so_far.get("runtime"))),
-             choices=rules.HEALTHCHECKS, check=_check_healthcheck, flag="--healthcheck", choice_works=_healthcheck_works,
-             default_warning=_no_healthcheck_warning, default_text="http where the image can make a request, else none"),
-    Question("health_path", "str", "Path the http healthcheck requests.", _D.health_path, pattern=rules.HTTP_PATH.pattern,
-             check=lambda v, _: rules.check_health_path(_str(v)),
+    Question("healthcheck", "choice", "Container healthcheck, sent to the container's own address: http, tcp (a connect), "
+             "exec (a command in the image) or none.", choices=rules.HEALTHCHECKS, check=_check_healthcheck, flag="--healthcheck",
+             choice_works=_healthcheck_works, inspected=_inspected_healthcheck, inspected_note=_healthcheck_note,
+             default_text="http if the binary compiles an HTTP server crate, else tcp (none without a shell)"),
+    Question("health_path", "str", "Path the http healthcheck requests, wanting a 2xx (unset: any HTTP reply to / is healthy).",
+             pattern=rules.HTTP_PATH.pattern, check=lambda v, _: rules.check_health_path(_str(v)),
              when=lambda so_far: so_far.get("healthcheck") == "http", flag="--health-path"),
     Question("health_command", "list", "Arguments the exec healthcheck passes to the binary (space-separated).", _D.health_command,
-             separator=" ", check=_each(rules.check_health_argument), when=lambda so_far: so_far.get("healthcheck") == "exec",
+             separator=" ", check=_each(rules.check_health_argument), when=_exec,
              flag="--health-command"),
+    Question("health_exec", "list", "Command of the image the exec healthcheck runs instead of the binary (space-separated, repeatable).",
+             _D.health_exec, separator=" ", check=_check_health_exec, when=_exec,
+             flag="--health-exec"),
     Question("data_dir", "str", "Directory each node keeps its data in (a volume per node).", _D.data_dir, pattern=rules.DATA_DIR.pattern,
              check=lambda v, _: rules.check_data_dir(_str(v)),
              flag="--data-dir"),

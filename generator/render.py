@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 import jinja2
 
+from . import contract
 from .errors import ScaffoldError
 from .plan import PLAN_CHANGED_IN, BuildPlan
 from .plan_cluster import PublishedPort
@@ -88,6 +89,7 @@ def _environment(templates: Path) -> jinja2.Environment:
     )
     env.filters["json"] = _json
     env.filters["compose"] = _compose_value
+    env.filters["compose_env"] = contract.compose_env
     env.filters["compose_port"] = _compose_port
     env.filters["compose_test"] = _compose_test
     env.filters["shell_quote"] = shlex.quote
@@ -123,27 +125,10 @@ def _compose_test(command: Sequence[str]) -> str:
 
 
 def _compose_value(value: object) -> str:
-    """A literal Compose value: a YAML double-quoted string with `$` doubled so Compose does not interpolate.
-
-    Everything outside printable ASCII is written as an escape (\\u, or \\U past U+FFFF: YAML does not
-    join JSON-style surrogate pairs). Raw, YAML would reject DEL and fold NEL or U+2028 into breaks.
-    """
+    """A literal Compose value: a YAML double-quoted string with `$` doubled so Compose does not interpolate."""
     if isinstance(value, (tuple, list)):
         return "[" + ", ".join(_compose_value(item) for item in value) + "]"
-    out = []
-    for ch in str(value).replace("$", "$$"):
-        code = ord(ch)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch in "\n\t":
-            out.append("\\n" if ch == "\n" else "\\t")
-        elif 0x20 <= code < 0x7F:
-            out.append(ch)
-        elif code <= 0xFFFF:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    return '"' + "".join(out) + '"'
+    return contract.yaml_quoted(str(value).replace("$", "$$"))
 
 
 def _docker_string(value: str) -> str:

@@ -57,8 +57,7 @@ class Runtime:
     distro: Distro | None  # None: no package manager in the runtime image
     libc: str  # "glibc" or "musl": musl builders need musl-dev
     uid: int  # the numeric non-root user (and group) the app runs as
-    programs: frozenset[str]  # what a healthcheck can run: a shell, bash, wget
-    http_probe: str | None  # how an HTTP healthcheck makes its request: "bash-tcp", "wget" or None
+    programs: frozenset[str]  # what a healthcheck can run: a shell, bash, wget (probes.py picks the probe)
     provides: frozenset[str] = frozenset()  # Debian package names whose libraries the image already holds
     ca_bundle_from_builder: bool = False  # ca-certificates is met by copying the builder's CA bundle
     image_markers: tuple[str, ...] = ()  # substrings that identify a FROM image as this kind (for check)
@@ -71,10 +70,6 @@ class Runtime:
     @property
     def has_shell(self) -> bool:
         return "sh" in self.programs
-
-    @property
-    def has_http_client(self) -> bool:
-        return self.http_probe is not None
 
     @property
     def build_base_packages(self) -> tuple[str, ...]:
@@ -92,8 +87,7 @@ RUNTIMES: tuple[Runtime, ...] = (
         DEBIAN,
         "glibc",
         10001,
-        frozenset({"sh", "bash"}),
-        "bash-tcp",  # Debian images carry bash, not curl or wget
+        frozenset({"sh", "bash"}),  # Debian images carry bash, not curl or wget
     ),
     Runtime(
         "distroless",
@@ -105,7 +99,6 @@ RUNTIMES: tuple[Runtime, ...] = (
         "glibc",
         65532,  # the image's own nonroot user
         frozenset(),
-        None,
         provides=frozenset({"libssl3", "ca-certificates"}),
         image_markers=("distroless",),
     ),
@@ -119,7 +112,6 @@ RUNTIMES: tuple[Runtime, ...] = (
         "musl",
         10001,
         frozenset({"sh", "wget"}),
-        "wget",
         image_markers=("alpine",),
     ),
     Runtime(
@@ -132,7 +124,6 @@ RUNTIMES: tuple[Runtime, ...] = (
         "musl",
         10001,
         frozenset(),
-        None,
         ca_bundle_from_builder=True,
     ),
 )
@@ -144,11 +135,6 @@ def get(name: str) -> Runtime:
     """The record for a --runtime value already checked against NAMES."""
     return _BY_NAME[name]
 
-
-def can_make_http_request(name: str | None) -> bool:
-    """True unless `name` is a known runtime without an HTTP client (unknown or unset: not ruled out)."""
-    runtime = _BY_NAME.get(name or "")
-    return runtime is None or runtime.has_http_client
 
 
 def help_text() -> str:

@@ -34,7 +34,7 @@ COMBINATIONS = list(itertools.product(runtimes.NAMES, ["skeleton", "cache-mount"
 @pytest.mark.parametrize("runtime,strategy", COMBINATIONS)
 def test_generated_files_have_no_findings(tmp_path, runtime, strategy):
     crate = make_crate(tmp_path / "crate")
-    health = [] if runtimes.get(runtime).has_http_client else ["--healthcheck", "exec"]
+    health = [] if runtimes.get(runtime).has_shell else ["--healthcheck", "exec"]
     result = run_scaffold("init", str(crate), "--no-input", "--runtime", runtime, "--strategy", strategy, *health)
     assert result.returncode == 0, result.stderr
     findings = check_files(crate)

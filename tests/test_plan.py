@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import runtimes
+from generator import probes, runtimes
 from generator.answers import Answers
 from generator.errors import ScaffoldError, UsageError
 from generator.inspect import ProjectFacts, inspect_project
@@ -202,62 +202,45 @@ def test_scratch_copies_the_ca_bundle_only_when_asked():
 # --- healthcheck ----------------------------------------------------------------------------------
 
 
-def test_debian_healthcheck_is_bash_dev_tcp():
+def test_the_default_probe_is_tcp_for_a_server_without_an_http_crate():
+    """raft-node serves HTTP by hand (std only): nothing says for sure it speaks HTTP, so a TCP connect."""
     hc = plan().image.healthcheck
-    assert hc.command[:2] == ("bash", "-c") and "/dev/tcp/127.0.0.1/8080" in hc.command[2]
+    assert hc.kind == "tcp"
+    assert hc.command == probes.probe_command("tcp", "debian-slim", port=8080)
+    assert "127.0.0.1" not in " ".join(hc.command)  # the container's own address, never loopback
 
 
-def test_alpine_healthcheck_is_busybox_wget():
-    hc = plan(runtime="alpine", http_port=8181, health_path="/ready").image.healthcheck
-    assert hc.command == ("wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8181/ready")
+def test_an_http_crate_makes_the_default_http(tmp_path):
+    crate = write_crate(tmp_path / "web", manifest(extra='\n[dependencies]\naxum = "0.7"\n'))
+    hc = make_plan(inspect_project(crate), Answers()).image.healthcheck
+    assert hc.kind == "http" and hc.command[-2:] == ("probe", "/")  # no path: any HTTP status line
 
 
-@pytest.mark.parametrize("runtime", tuple(r.name for r in runtimes.RUNTIMES if not r.has_http_client))
+@pytest.mark.parametrize("runtime, shell", [("debian-slim", "bash"), ("alpine", "sh")])
+def test_http_probe_with_a_path_wants_it(runtime, shell):
+    hc = plan(runtime=runtime, healthcheck="http", http_port=8181, health_path="/ready").image.healthcheck
+    assert hc.command[0] == shell and hc.command[-2:] == ("probe", "/ready") and "8181" in hc.command[2]
+
+
+@pytest.mark.parametrize("runtime", tuple(r.name for r in runtimes.RUNTIMES if not r.has_shell))
 def test_no_healthcheck_by_default_without_a_shell(runtime):
-    result = plan(runtime=runtime)
-    assert result.image.healthcheck is None
-    assert any("no HEALTHCHECK" in w and "--healthcheck exec" in w for w in result.warnings)
+    assert plan(runtime=runtime).image.healthcheck is None
 
 
-@pytest.mark.parametrize("runtime", tuple(r.name for r in runtimes.RUNTIMES if not r.has_http_client))
-def test_http_healthcheck_is_refused_without_a_shell(runtime):
-    with pytest.raises(UsageError, match=f"--healthcheck http: the {runtime} image has no shell or HTTP client"):
-        plan(runtime=runtime, healthcheck="http")
+@pytest.mark.parametrize("kind", ["http", "tcp"])
+@pytest.mark.parametrize("runtime", tuple(r.name for r in runtimes.RUNTIMES if not r.has_shell))
+def test_shell_probes_are_refused_without_a_shell(runtime, kind):
+    with pytest.raises(UsageError, match=f"--healthcheck {kind}: the {runtime} image has no shell"):
+        plan(runtime=runtime, healthcheck=kind)
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
-def test_exec_healthcheck_runs_the_binary(runtime):
+def test_exec_healthcheck_runs_the_binary_or_the_given_command(runtime):
     hc = plan(runtime=runtime, healthcheck="exec").image.healthcheck
     assert hc.command == ("/usr/local/bin/raft-node", "healthcheck")
+    other = plan(runtime=runtime, healthcheck="exec", health_exec=("/usr/bin/redis-cli", "ping")).image.healthcheck
+    assert other.kind == "exec" and other.command == ("/usr/bin/redis-cli", "ping")
     assert plan(runtime=runtime, healthcheck="none").image.healthcheck is None
-
-
-def test_bash_probe_really_checks_the_http_status(tmp_path):
-    """Run the generated probe with the host's bash against a loopback server: 200 passes, 500 fails."""
-    import http.server
-    import socket
-    import subprocess
-    import threading
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's naming)
-            self.send_response(200 if self.path == "/ready?probe=1&full=yes" else 500)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    with socket.socket() as probe_socket:
-        probe_socket.bind(("127.0.0.1", 0))
-        port = probe_socket.getsockname()[1]
-    server = http.server.HTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        for path, expected in (("/ready?probe=1&full=yes", 0), ("/other", 1)):
-            command = plan(http_port=port, health_path=path).image.healthcheck.command
-            assert subprocess.run(list(command), timeout=10).returncode == expected, path
-    finally:
-        server.shutdown()
 
 
 # --- compose --------------------------------------------------------------------------------------
@@ -283,9 +266,13 @@ def test_raft_ports_published_only_when_asked():
     assert node.ports == (PublishedPort("0.0.0.0", 18082, 8080), PublishedPort("0.0.0.0", 9002, 9000))
 
 
-def test_one_node_has_no_peers():
-    (node,) = plan(nodes=1).cluster.nodes
-    assert node.env == (("NODE_ID", "0"), ("PEERS", "")) and node.id == "0"
+def test_one_node_is_told_no_cluster_variables():
+    result = plan(nodes=1)
+    (node,) = result.cluster.nodes
+    env = dict((*result.cluster.env, *node.env))
+    assert env == {"NODE_ID": "0", "HTTP_PORT": "8080", "DATA_DIR": "/data", "RUST_LOG": "info"} and node.id == "0"
+    assert [p.name for p in result.image.ports] == ["http"]  # no Raft port to EXPOSE
+    assert result.cluster.network != "cluster"
 
 
 def test_even_cluster_size_warns():

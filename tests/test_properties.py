@@ -49,7 +49,7 @@ answers = st.builds(
     http_port=ports,
     raft_port=ports,
     host_port=st.one_of(st.none(), ports),
-    healthcheck=st.sampled_from([None, "http", "exec", "none"]),
+    healthcheck=st.sampled_from([None, "http", "tcp", "exec", "none"]),
     publish_raft=st.booleans(),
     rust_log=rust_log,
 )
@@ -68,24 +68,28 @@ def check_structure(choice: Answers, compose_text: str) -> None:
     compose = validators.compose_yaml(compose_text)
     names = [f"raft-node-{i}" for i in range(choice.nodes)]
     assert list(compose["services"]) == names
-    assert list(compose["networks"]) == ["cluster"]
+    assert list(compose["networks"]) == (["cluster"] if choice.nodes > 1 else ["app"])
     assert list(compose["volumes"]) == [f"{n}-data" for n in names]
     published = []
     for i, (name, service) in enumerate(compose["services"].items()):
         env = service["environment"]
         assert env["NODE_ID"] == str(i)
-        assert env["PEERS"] == ",".join(f"{other}:{choice.raft_port}" for other in names if other != name)
+        if choice.nodes > 1:
+            assert env["PEERS"] == ",".join(f"{other}:{choice.raft_port}" for other in names if other != name)
+            assert env["RAFT_PORT"] == str(choice.raft_port)
+        else:
+            assert "PEERS" not in env and "RAFT_PORT" not in env
         assert validators.compose_literal(env["RUST_LOG"]) == choice.rust_log
-        assert env["HTTP_PORT"] == str(choice.http_port) and env["RAFT_PORT"] == str(choice.raft_port)
+        assert env["HTTP_PORT"] == str(choice.http_port)
         expected_ports = [f"127.0.0.1:{choice.first_host_port + i}:{choice.http_port}"]
-        if choice.publish_raft:
+        if choice.publish_raft and choice.nodes > 1:
             expected_ports.append(f"127.0.0.1:{choice.raft_port + i}:{choice.raft_port}")
         assert service["ports"] == expected_ports
         published += [int(p.split(":")[1]) for p in service["ports"]]
         assert service["volumes"] == [f"{name}-data:/data"]
     assert len(published) == len(set(published)) and max(published) <= 65535
     has_check = "healthcheck" in compose["services"][names[0]]
-    assert has_check == (choice.healthcheck in ("http", "exec") or (choice.healthcheck is None and runtimes.get(choice.runtime).has_http_client))
+    assert has_check == (choice.healthcheck in ("http", "tcp", "exec") or (choice.healthcheck is None and runtimes.get(choice.runtime).has_shell))
 
 
 @fast

@@ -32,7 +32,7 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 RUNTIMES = runtimes.NAMES
 STRATEGIES = ("skeleton", "cache-mount")
 OPTIMIZATIONS = ("strip", "speed", "size", "as-is")
-HEALTHCHECKS = (None, "http", "exec", "none")
+HEALTHCHECKS = (None, "http", "tcp", "exec")  # None is none where the image has no shell
 # Every sample with a binary, and the workspace's second package.
 BINARIES = (("raft-node", {}), ("hello-bin", {}), ("openssl-app", {}), ("workspace", {}), ("workspace", {"bin": "ws-migrate"}))
 
@@ -52,8 +52,8 @@ def rendered(name: str = "raft-node", **answers) -> dict[str, str]:
 
 def refusal(crate: str, answers: Answers) -> str | None:
     """Why the plan refuses this combination, or None when it is valid."""
-    if not runtimes.get(answers.runtime).has_http_client and answers.healthcheck == "http":
-        return "has no shell or HTTP client"
+    if not runtimes.get(answers.runtime).has_shell and answers.healthcheck in ("http", "tcp"):
+        return "has no shell to run the probe"
     if crate == "openssl-app" and answers.runtime == "scratch":
         return "cannot provide libssl3"
     return None
@@ -200,8 +200,13 @@ def test_compose_structure():
 def test_one_node_compose_is_valid():
     text = rendered(nodes=1)["docker-compose.yml"]
     assert validators.compose_config(text) == []
-    (service,) = validators.compose_yaml(text)["services"].values()
-    assert service["environment"]["PEERS"] == ""
+    (service,) = validators.compose_resolved(text)["services"].values()
+    assert "PEERS" not in service["environment"] and "RAFT_PORT" not in service["environment"]
+    assert service["environment"]["NODE_ID"] == "0"
+    assert "cluster" not in text.lower()
+    files = rendered(nodes=1)
+    (expose,) = [c for c in validators.buildkit_parse(files["Dockerfile"]) if c.cmd.upper() == "EXPOSE"]
+    assert list(expose.value) == ["8080"]
 
 
 # --- refusals -------------------------------------------------------------------------------------
@@ -297,17 +302,14 @@ def test_rust_log_reaches_compose_literally(value):
 
 def test_http_health_path_reaches_both_files_literally():
     path = "/ready?probe=1&full=yes"
-    for runtime in (r.name for r in runtimes.RUNTIMES if r.has_http_client):
-        files = rendered(runtime=runtime, health_path=path)
+    for runtime in (r.name for r in runtimes.RUNTIMES if r.has_shell):
+        files = rendered(runtime=runtime, healthcheck="http", health_path=path)
         (check,) = [c for c in validators.buildkit_parse(files["Dockerfile"]) if c.cmd.upper() == "HEALTHCHECK"]
         command = list(check.value[1:])
-        if runtimes.get(runtime).http_probe == "wget":
-            assert command[-1] == f"http://127.0.0.1:8080{path}"
-        else:
-            assert command[:2] == ["bash", "-c"] and shlex.quote(path) in command[2]
+        assert command[-2:] == ["probe", path] and path not in command[2]  # an argument, never part of the script
         resolved = validators.compose_resolved(files["docker-compose.yml"])
         for service in resolved["services"].values():
-            assert service["healthcheck"]["test"] == ["CMD", *command]
+            assert service["healthcheck"]["test"] == ["CMD", *(word.replace("$", "$$") for word in command)]  # as compose writes it
 
 
 # --- the skeleton, run for real on the host -------------------------------------------------------
@@ -353,6 +355,15 @@ GOLDEN_CASES = {
     "raft-node": ("raft-node", {}),
     "workspace-skeleton": ("workspace", {"strategy": "skeleton"}),
     "workspace-cache-mount": ("workspace", {"strategy": "cache-mount"}),
+    # A contract unlike the built-in one: 1-based ids under other names, arguments, a second port, a secret.
+    "raft-node-contract": ("raft-node", {
+        "id_base": 1, "default_env": False, "ports": ("client=6379",), "node_env_from_host": ("APP_TOKEN",),
+        "node_env": ("APP_ID={{ node.id }}", 'APP_PEERS={{ node.peers | map(attribute="raft_address") | join(",") }}', "APP_COST=$5"),
+        "node_args": ("--listen", "0.0.0.0:{{ http_port }}", '{{ "--init" if node.index == 0 else "--join" }}',
+                      '{{ "" if node.index == 0 else cluster.nodes[0].raft_address }}'),
+        "healthcheck": "http", "health_path": "/status",
+    }),
+    "raft-node-single": ("raft-node", {"nodes": 1}),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from generator import runtimes
-from generator.answers import default_healthcheck
+from generator import probes
 from generator.questions import BUILTIN
 
 
@@ -14,10 +14,8 @@ def test_a_record_holds_together(runtime):
     assert runtime.uid >= 1000  # never root, never a system account
     assert "${RUST_VERSION}" in runtime.builder_image
     assert runtime.builder_image.endswith("alpine") == (runtime.libc == "musl") == (runtime.builder_distro is runtimes.ALPINE)
-    if runtime.http_probe == "bash-tcp":
-        assert "bash" in runtime.programs
-    if runtime.http_probe == "wget":
-        assert "wget" in runtime.programs
+    if probes.SHELLS[runtime.name] == "busybox":
+        assert "wget" in runtime.programs  # busybox's wget makes the alpine http probe
     if runtime.distro is not None:
         assert runtime.distro is runtime.builder_distro  # packages are named for one distro on both stages
     assert runtimes.guess(runtime.image) is runtime
@@ -30,11 +28,8 @@ def test_names_are_unique_and_the_runtime_question_offers_them_all():
     assert all(name in question.help for name in runtimes.NAMES)
 
 
-def test_the_default_healthcheck_follows_the_http_client():
-    assert {r.name: default_healthcheck(r.name) for r in runtimes.RUNTIMES} == {
-        r.name: "http" if r.has_http_client else "none" for r in runtimes.RUNTIMES
-    }
-    assert default_healthcheck("debian-slim") == "http" and default_healthcheck("distroless") == "none"
+def test_probes_run_with_the_shell_each_image_has():
+    assert probes.SHELLS == {"debian-slim": "bash", "alpine": "busybox", "distroless": None, "scratch": None}
 
 
 def test_unknown_images_are_not_guessed():

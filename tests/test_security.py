@@ -45,7 +45,7 @@ def generated(tmp_path_factory) -> dict[tuple[str, str], Path]:
         (crate / "Cargo.toml").write_text(MANIFEST)
         (crate / "Cargo.lock").write_text('version = 3\n\n[[package]]\nname = "demo"\nversion = "0.1.0"\n')
         (crate / "src" / "main.rs").write_text("fn main() {}\n")
-        health = [] if runtimes.get(runtime).has_http_client else ["--healthcheck", "exec"]
+        health = [] if runtimes.get(runtime).has_shell else ["--healthcheck", "exec"]
         result = run_scaffold("init", str(crate), "--no-input", "--runtime", runtime, "--strategy", strategy, *health)
         assert result.returncode == 0, result.stderr
         out[(runtime, strategy)] = crate

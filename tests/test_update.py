@@ -8,6 +8,7 @@ import tomllib
 
 import pexpect
 import pytest
+import yaml
 
 from conftest import REPO, run_scaffold
 from generator.templateset import export_builtin
@@ -171,3 +172,30 @@ def test_conflict_choices_on_a_terminal(sample, keys, code, expected):
     assert expected in text
     if code == 0:
         assert "<<<<<<<" not in text
+
+
+CONTRACT = (
+    "--id-base", "1", "--no-default-env", "--port", "client=6379",
+    "--node-env", "APP_ID={{ node.id }}",
+    "--node-env", 'APP_PEERS={{ node.peers | map(attribute="raft_address") | join(",") }}',
+    "--node-arg", '{{ "--init" if node.index == 0 else "--join" }}',
+    "--node-arg", '{{ "" if node.index == 0 else cluster.nodes[0].raft_address }}',
+)
+
+
+def test_update_replays_the_contract_per_node_and_keeps_an_edit_elsewhere(sample):
+    crate = init(sample("raft-node"), *CONTRACT)
+    compose = crate / "docker-compose.yml"
+    insert_after(compose, "  restart: unless-stopped\n", "  stop_grace_period: 30s\n")
+    result = run_scaffold("update", str(crate), "--data", "nodes=5")
+    assert result.returncode == 0, result.stderr
+    text = compose.read_text()
+    assert "<<<<<<<" not in text and "stop_grace_period: 30s" in text
+    services = yaml.safe_load(text)["services"]
+    assert list(services) == [f"raft-node-{i}" for i in range(5)]
+    for i, service in enumerate(services.values()):
+        env = service["environment"]
+        assert env["APP_ID"] == str(i + 1) and "NODE_ID" not in env
+        assert env["APP_PEERS"].split(",") == [f"raft-node-{j}:9000" for j in range(5) if j != i]
+        assert service["command"] == (["--init"] if i == 0 else ["--join", "raft-node-0:9000"])
+        assert service["ports"] == [f"127.0.0.1:{8080 + i}:8080", f"127.0.0.1:{6379 + i}:6379"]

@@ -95,6 +95,11 @@ def test_resolve_asks_only_what_applies_and_was_not_given():
     assert "raft_port" not in asked and "publish_raft" not in asked  # one node: no peers
     assert "health_path" not in asked and "health_command" not in asked  # distroless: healthcheck none
     assert resolution.answers.healthcheck == "none"
+    assert "default_env" in asked and not {"id_base", "ports", "node_env", "node_args"} & set(asked)  # behind the gate
+    customising = []
+    resolve(BUILTIN, [Layer("flags", {"default_env": False})], facts, ask=lambda q, d, s: customising.append(q.name) or d,
+            ask_binary=lambda binaries, default: default)
+    assert {"id_base", "ports", "node_env", "node_env_from_host", "node_args"} <= set(customising)
     assert {"features", "strategy", "http_port", "rust_version", "optimize", "healthcheck", "data_dir", "read_only"} <= set(asked)
 
 
@@ -106,6 +111,7 @@ WIZARD_KEYS = {
     "Runtime image": DOWN + DOWN + ENTER,
     "Dependency caching": DOWN + ENTER,
     "Cluster size": CLEAR + "5" + ENTER,
+    "Does the app read NODE_ID": ENTER,
     "HTTP port the application": ENTER,
     "Port the nodes talk": ENTER,
     "First published host port": ENTER,
@@ -118,7 +124,7 @@ WIZARD_KEYS = {
     "Arguments the exec healthcheck": ENTER,
     "Directory each node": ENTER,
     "Read-only root filesystem": ENTER,
-    "RUST_LOG": CLEAR + "debug" + ENTER,
+    "RUST_LOG for the nodes": CLEAR + "debug" + ENTER,
     "Extra system packages for the build": ENTER,
     "Extra system packages for the runtime": ENTER,
 }
@@ -175,7 +181,7 @@ def test_flags_given_are_not_asked_and_questions_that_do_not_apply_are_skipped(s
     crate = sample("raft-node")
     status, asked, _ = run_wizard(str(crate), "--nodes", "1", "--runtime", "distroless", "--rust-log", "warn")
     assert status == 0
-    for skipped in ("Cluster size", "Runtime image", "RUST_LOG", "Port the nodes talk", "Also publish the Raft ports", "Path the http healthcheck"):
+    for skipped in ("Cluster size", "Runtime image", "RUST_LOG for the nodes", "Port the nodes talk", "Also publish the Raft ports", "Path the http healthcheck"):
         assert skipped not in asked
     compose = (crate / "docker-compose.yml").read_text()
     assert compose.count("NODE_ID") == 1 and 'RUST_LOG: "warn"' in compose

@@ -1,0 +1,49 @@
+"""What `scaffold init` says when it is done: what it wrote, how to start it, where each node answers,
+and the contract the app must keep (what it is told, how it is probed)."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+
+from . import contract
+from .plan import BuildPlan
+from .plan_cluster import PublishedPort
+from .plan_image import HealthCheck
+
+_ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]"}
+
+
+def init_summary(plan: BuildPlan, notes: Sequence[str] = ()) -> list[str]:
+    cluster, image = plan.cluster, plan.image
+    first = cluster.nodes[0]
+    lines = [
+        f"generated:  {', '.join(plan.outputs)} for `{plan.binary}`, {len(cluster.nodes)} node(s)",
+        "start:      docker compose up -d --build      (stop and delete the data: docker compose down -v)",
+    ]
+    for node in cluster.nodes:
+        http, *others = node.ports
+        named = "".join(f", {_host(p)}->{p.container}" for p in others)
+        lines.append(f"  {node.service} (id {node.id}): http://{_host(http)}/{named}")
+    lines.append(f"the app must listen on 0.0.0.0 (not 127.0.0.1) in its container; {first.service} is told:")
+    env = (*cluster.env, *first.env)
+    lines += [f"  {line}" for line in contract.describe(env, first.command)]
+    lines.append(f"probed by:  {_probe(image.healthcheck, image.ports[0].number)}")
+    lines += [f"  ({note})" for note in notes]
+    return lines
+
+
+def _host(port: PublishedPort) -> str:
+    return f"{_ANY_ADDRESS.get(port.address, port.address)}:{port.host}"
+
+
+def _probe(check: HealthCheck | None, port: int) -> str:
+    if check is None:
+        return "nothing (no healthcheck)"
+    if check.kind == "exec":
+        return f"running {shlex.join(check.command)} in the container"
+    if check.kind == "tcp":
+        return f"a TCP connect to port {port} on the container's own address"
+    path = check.command[-1] if check.command[-2:-1] == ("probe",) else None
+    wanted = f"GET {path}, wanting a 2xx" if path else "GET /, any HTTP reply"
+    return f"HTTP on port {port} at the container's own address: {wanted}"

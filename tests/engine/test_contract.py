@@ -3,7 +3,7 @@
 raft-node's own defaults are 0-based ids in NODE_ID, PEERS, HTTP_PORT, RAFT_PORT and DATA_DIR. Here
 the generated compose file tells it none of those: ``--no-default-env`` drops them, ``--id-base 1``
 makes the ids 1..N, and ``--node-arg`` / ``--node-env`` templates pass the id, the peers, the HTTP
-address and the data directory as command-line arguments and the Raft port under RAFT_PORT only, on
+port or address and the data directory as command-line arguments and the Raft port under RAFT_PORT only, on
 ports and a data directory that differ from raft-node's defaults. If any part of the contract were
 rendered wrong, a node would not start, answer under another id, or never reach its peers.
 
@@ -145,7 +145,8 @@ def wait_for_health(cluster: ContractCluster, want: dict[str, str], bound: float
 def test_one_based_ids_through_arguments_elect_and_fail_over(docker, compose_bin, tmp_path):
     timings: dict[str, float] = {}
     t0 = time.monotonic()
-    cluster, config = start(docker, tmp_path, 3, "--id-base", "1", "--healthcheck", "http", *CONTRACT)
+    http = ("--node-arg=--http-port", "--node-arg={{ http_port }}")
+    cluster, config = start(docker, tmp_path, 3, "--id-base", "1", "--healthcheck", "http", *CONTRACT, *http)
     timings["build+up"] = time.monotonic() - t0
     services = list(cluster.nodes)
     # Ids come from --id-base, service names stay index-based.

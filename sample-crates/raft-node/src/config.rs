@@ -1,7 +1,10 @@
-//! Node configuration, read from environment variables.
+//! Node configuration: command-line options first, then environment variables, then defaults.
 
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
+
+use crate::args::Overrides;
 
 pub const DEFAULT_HTTP_PORT: u16 = 8080;
 pub const DEFAULT_RAFT_PORT: u16 = 9000;
@@ -9,15 +12,17 @@ pub const DEFAULT_DATA_DIR: &str = "/data";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// This node's id (NODE_ID). Any non-empty token without whitespace.
+    /// This node's id (--id, NODE_ID). Any non-empty token without whitespace, e.g. 0 or 1.
     pub id: String,
-    /// Raft addresses (`host:port`) of every other node in the cluster (PEERS).
+    /// Raft addresses (`host:port`) of every other node in the cluster (--peers, PEERS).
     pub peers: Vec<String>,
-    /// Port for the HTTP API (HTTP_PORT).
+    /// Address the HTTP API binds (--http-listen; 0.0.0.0 otherwise).
+    pub http_host: IpAddr,
+    /// Port for the HTTP API (--http-listen, --http-port, HTTP_PORT).
     pub http_port: u16,
-    /// Port for node-to-node Raft traffic (RAFT_PORT).
+    /// Port for node-to-node Raft traffic (--raft-port, RAFT_PORT).
     pub raft_port: u16,
-    /// Directory holding the persisted term and vote (DATA_DIR).
+    /// Directory holding the persisted term and vote (--data-dir, DATA_DIR).
     pub data_dir: PathBuf,
     /// Extra logging, enabled when RUST_LOG mentions debug or trace.
     pub verbose: bool,
@@ -35,33 +40,57 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
-    /// Read the configuration from the process environment.
-    pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_lookup(|key| std::env::var(key).ok())
+    /// Options given on the command line, the process environment for the rest.
+    pub fn from_env(overrides: &Overrides) -> Result<Config, ConfigError> {
+        Config::resolve(overrides, |key| std::env::var(key).ok())
     }
 
-    /// Read the configuration through an arbitrary lookup function
+    /// The configuration from the environment alone, through a lookup function
     /// (used by the tests so they never touch the real environment).
+    #[cfg(test)]
     pub fn from_lookup<F>(lookup: F) -> Result<Config, ConfigError>
     where
         F: Fn(&str) -> Option<String>,
     {
-        let id = lookup("NODE_ID")
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| ConfigError("NODE_ID is required".into()))?;
+        Config::resolve(&Overrides::default(), lookup)
+    }
+
+    /// Each setting from its option if given, else its variable, else its default.
+    /// The options were checked while parsing; only the environment can be wrong here.
+    pub fn resolve<F>(o: &Overrides, lookup: F) -> Result<Config, ConfigError>
+    where
+        F: Fn(&str) -> Option<String>,
+    {
+        let id = match &o.id {
+            Some(id) => id.clone(),
+            None => lookup("NODE_ID")
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| ConfigError("NODE_ID is required (or pass --id N)".into()))?,
+        };
         if !valid_id(&id) {
             return Err(ConfigError(format!(
                 "NODE_ID {id:?} must not contain whitespace or control characters"
             )));
         }
 
-        let peers = parse_peers(&lookup("PEERS").unwrap_or_default())?;
-        let http_port = port_from(&lookup, "HTTP_PORT", DEFAULT_HTTP_PORT)?;
-        let raft_port = port_from(&lookup, "RAFT_PORT", DEFAULT_RAFT_PORT)?;
-        let data_dir = lookup("DATA_DIR")
-            .filter(|v| !v.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_DATA_DIR.to_string());
+        let peers = parse_peers(
+            &o.peers
+                .clone()
+                .or_else(|| lookup("PEERS"))
+                .unwrap_or_default(),
+        )?;
+        let http_port = o
+            .http_port
+            .map_or_else(|| port_from(&lookup, "HTTP_PORT", DEFAULT_HTTP_PORT), Ok)?;
+        let raft_port = o
+            .raft_port
+            .map_or_else(|| port_from(&lookup, "RAFT_PORT", DEFAULT_RAFT_PORT), Ok)?;
+        let data_dir = o.data_dir.clone().unwrap_or_else(|| {
+            lookup("DATA_DIR")
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_DATA_DIR.to_string())
+        });
         let verbose = lookup("RUST_LOG")
             .map(|v| {
                 let v = v.to_ascii_lowercase();
@@ -72,6 +101,7 @@ impl Config {
         Ok(Config {
             id,
             peers,
+            http_host: o.http_host.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             http_port,
             raft_port,
             data_dir: PathBuf::from(data_dir),
@@ -140,6 +170,7 @@ mod tests {
         let c = cfg(&[("NODE_ID", "1")]).unwrap();
         assert_eq!(c.id, "1");
         assert!(c.peers.is_empty());
+        assert_eq!(c.http_host.to_string(), "0.0.0.0");
         assert_eq!(c.http_port, 8080);
         assert_eq!(c.raft_port, 9000);
         assert_eq!(c.data_dir, PathBuf::from("/data"));
@@ -171,6 +202,80 @@ mod tests {
         assert_eq!(c.raft_port, 9001);
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
         assert!(c.verbose);
+    }
+
+    fn with_args(args: &[&str], vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let Ok(crate::args::Command::Run(o)) = crate::args::parse(&args) else {
+            panic!("{args:?} does not parse as a run");
+        };
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::resolve(&o, |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn options_override_the_environment() {
+        let env = [
+            ("NODE_ID", "0"),
+            ("PEERS", "x:9000"),
+            ("HTTP_PORT", "8081"),
+            ("RAFT_PORT", "9001"),
+            ("DATA_DIR", "/env"),
+        ];
+        let c = with_args(
+            &[
+                "--id",
+                "1",
+                "--peers",
+                "b:9100,c:9100",
+                "--http-listen",
+                "127.0.0.1:7000",
+                "--raft-port",
+                "9100",
+                "--data-dir",
+                "/args",
+            ],
+            &env,
+        )
+        .unwrap();
+        assert_eq!(c.id, "1");
+        assert_eq!(c.peers, vec!["b:9100", "c:9100"]);
+        assert_eq!(
+            (c.http_host.to_string(), c.http_port),
+            ("127.0.0.1".into(), 7000)
+        );
+        assert_eq!(c.raft_port, 9100);
+        assert_eq!(c.data_dir, PathBuf::from("/args"));
+        // An option left out falls back to its variable, one by one.
+        let c = with_args(&["--http-port", "7001"], &env).unwrap();
+        assert_eq!((c.id.as_str(), c.http_port, c.raft_port), ("0", 7001, 9001));
+        assert_eq!(c.http_host.to_string(), "0.0.0.0");
+        assert_eq!(c.peers, vec!["x:9000"]);
+        assert_eq!(c.data_dir, PathBuf::from("/env"));
+        // An empty --peers clears PEERS: a single-node cluster.
+        assert_eq!(with_args(&["--peers="], &env).unwrap().cluster_size(), 1);
+    }
+
+    #[test]
+    fn options_alone_need_no_environment() {
+        let c = with_args(
+            &["--id", "3", "--peers", "raft-node-0:9000,raft-node-1:9000"],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.id, "3");
+        assert_eq!(c.cluster_size(), 3);
+        assert_eq!(
+            (c.http_port, c.raft_port),
+            (DEFAULT_HTTP_PORT, DEFAULT_RAFT_PORT)
+        );
+        assert!(with_args(&["--http-port", "8080"], &[])
+            .unwrap_err()
+            .0
+            .contains("--id"));
     }
 
     #[test]

@@ -123,16 +123,18 @@ fn handle_connection(mut stream: TcpStream, node: &Node) -> io::Result<()> {
     stream.flush()
 }
 
-/// `raft-node healthcheck`: GET /health on the local HTTP port.
-pub fn healthcheck(port: u16, timeout: Duration) -> Result<(), String> {
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
+/// `raft-node healthcheck`: GET /health on the node's own HTTP address.
+pub fn healthcheck(addr: std::net::SocketAddr, timeout: Duration) -> Result<(), String> {
+    let mut stream =
+        TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("{addr}: {e}"))?;
     stream
         .set_read_timeout(Some(timeout))
         .and_then(|_| stream.set_write_timeout(Some(timeout)))
         .map_err(|e| e.to_string())?;
     stream
-        .write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .write_all(
+            format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
         .map_err(|e| e.to_string())?;
     let mut status_line = String::new();
     BufReader::new(&stream)

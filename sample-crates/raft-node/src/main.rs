@@ -1,20 +1,24 @@
 //! raft-node: a small Raft leader-election node using only the standard library.
 //!
-//! Configuration comes from the environment: NODE_ID (required), PEERS,
-//! HTTP_PORT (8080), RAFT_PORT (9000), DATA_DIR (/data) and RUST_LOG.
+//! Configuration comes from command-line options, each overriding its
+//! environment variable: --id/NODE_ID (required), --peers/PEERS,
+//! --http-listen or --http-port/HTTP_PORT (8080), --raft-port/RAFT_PORT (9000),
+//! --data-dir/DATA_DIR (/data); RUST_LOG sets the log level.
 
+mod args;
 mod config;
 mod http;
 mod node;
 mod rpc;
 mod storage;
 
-use std::net::TcpListener;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use args::{Command, Overrides};
 use config::Config;
 use node::Node;
 use storage::Storage;
@@ -23,48 +27,67 @@ const NAME: &str = env!("CARGO_PKG_NAME");
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 const USAGE: &str = "\
-usage: raft-node [--version | --help | healthcheck]
+usage: raft-node [OPTIONS]
+       raft-node healthcheck [OPTIONS]
+       raft-node --version | --help
 
-With no arguments, runs a node configured from the environment:
-  NODE_ID    this node's id (required)
-  PEERS      comma-separated host:port raft addresses of the other nodes
-  HTTP_PORT  HTTP API port (default 8080): GET /health, GET /status
-  RAFT_PORT  node-to-node port (default 9000)
-  DATA_DIR   where the term and vote are persisted (default /data)
-  RUST_LOG   set to debug or trace for more logging
+Runs a node. Each option overrides its environment variable:
+  --id ID                  NODE_ID    this node's id, one word, e.g. 1 (required)
+  --peers HOST:PORT,...    PEERS      raft addresses of the other nodes
+  --http-listen IP:PORT               HTTP API address (default 0.0.0.0:$HTTP_PORT)
+  --http-port PORT         HTTP_PORT  HTTP API port on 0.0.0.0 (default 8080):
+                                      GET /health, GET /status
+  --raft-port PORT         RAFT_PORT  node-to-node port on 0.0.0.0 (default 9000)
+  --data-dir PATH          DATA_DIR   where the term and vote are persisted (default /data)
+                           RUST_LOG   set to debug or trace for more logging
+Options take their value as the next argument or after '=' (--id=1).
 
-healthcheck  GET http://127.0.0.1:$HTTP_PORT/health; exit 0 on 200, else 1";
+healthcheck  GET /health on the HTTP port (127.0.0.1, or the --http-listen
+             address if it is not 0.0.0.0 or ::); exit 0 on 200, else 1";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        None => run(),
-        Some("--version" | "-V") => {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    match args::parse(&argv) {
+        Ok(Command::Run(o)) => run(&o),
+        Ok(Command::Healthcheck(o)) => healthcheck(&o),
+        Ok(Command::Version) => {
             println!("{NAME} {VERSION}");
             ExitCode::SUCCESS
         }
-        Some("--help" | "-h") => {
+        Ok(Command::Help) => {
             println!("{USAGE}");
             ExitCode::SUCCESS
         }
-        Some("healthcheck") => healthcheck(),
-        Some(other) => {
-            eprintln!("{NAME}: unknown argument {other:?}\n{USAGE}");
+        Err(e) => {
+            eprintln!("{NAME}: {e}");
             ExitCode::from(2)
         }
     }
 }
 
-fn healthcheck() -> ExitCode {
+/// Where `healthcheck` connects: the bound address, or loopback for a wildcard bind.
+fn probe_target(o: &Overrides, port: u16) -> SocketAddr {
+    let host = match o.http_host {
+        Some(IpAddr::V6(h)) if h.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        Some(h) if !h.is_unspecified() => h,
+        _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
+    };
+    SocketAddr::new(host, port)
+}
+
+fn healthcheck(o: &Overrides) -> ExitCode {
     let lookup = |k: &str| std::env::var(k).ok();
-    let port = match config::port_from(&lookup, "HTTP_PORT", config::DEFAULT_HTTP_PORT) {
+    let port = match o.http_port.map_or_else(
+        || config::port_from(&lookup, "HTTP_PORT", config::DEFAULT_HTTP_PORT),
+        Ok,
+    ) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{NAME} healthcheck: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match http::healthcheck(port, Duration::from_secs(2)) {
+    match http::healthcheck(probe_target(o, port), Duration::from_secs(2)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{NAME} healthcheck: {e}");
@@ -73,8 +96,8 @@ fn healthcheck() -> ExitCode {
     }
 }
 
-fn run() -> ExitCode {
-    let config = match Config::from_env() {
+fn run(overrides: &Overrides) -> ExitCode {
+    let config = match Config::from_env(overrides) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{NAME}: {e}");
@@ -102,22 +125,23 @@ fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let http_listener = match TcpListener::bind(("0.0.0.0", config.http_port)) {
+    let http_addr = SocketAddr::new(config.http_host, config.http_port);
+    let http_listener = match TcpListener::bind(http_addr) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("{NAME}: cannot bind http port {}: {e}", config.http_port);
+            eprintln!("{NAME}: cannot bind http address {http_addr}: {e}");
             return ExitCode::FAILURE;
         }
     };
 
     let saved = node.persisted();
     node.log(&format!(
-        "starting {NAME} {VERSION} as follower in term {} (voted for {}), cluster size {}, peers [{}], http 0.0.0.0:{}, raft 0.0.0.0:{}, data {}",
+        "starting {NAME} {VERSION} as follower in term {} (voted for {}), cluster size {}, peers [{}], http {}, raft 0.0.0.0:{}, data {}",
         saved.term,
         saved.voted_for.as_deref().unwrap_or("nobody"),
         config.cluster_size(),
         config.peers.join(", "),
-        config.http_port,
+        http_addr,
         config.raft_port,
         config.data_dir.display(),
     ));
@@ -135,4 +159,24 @@ fn run() -> ExitCode {
         .expect("spawn http listener");
 
     node.run()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn healthcheck_probes_the_bound_address() {
+        let on = |host: Option<&str>| {
+            let o = Overrides {
+                http_host: host.map(|h| h.parse().unwrap()),
+                ..Overrides::default()
+            };
+            probe_target(&o, 8080).to_string()
+        };
+        assert_eq!(on(None), "127.0.0.1:8080");
+        assert_eq!(on(Some("0.0.0.0")), "127.0.0.1:8080");
+        assert_eq!(on(Some("::")), "[::1]:8080");
+        assert_eq!(on(Some("10.1.2.3")), "10.1.2.3:8080");
+    }
 }

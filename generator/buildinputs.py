@@ -341,7 +341,8 @@ def _warning(path: str, item: BuildInput) -> str:
 
 def _dependency_sources(data: dict) -> Iterator[tuple[str, str]]:
     """(key, where it comes from) for each dependency that needs credentials or a registry other than crates.io."""
-    sections = [data, data.get("workspace") if isinstance(data.get("workspace"), dict) else {}]
+    workspace = data.get("workspace")
+    sections: list[dict] = [data, workspace if isinstance(workspace, dict) else {}]
     targets = data.get("target")
     sections += [t for t in targets.values() if isinstance(t, dict)] if isinstance(targets, dict) else []
     tables = [s.get(k) for s in sections for k in ("dependencies", "build-dependencies", "dev-dependencies")]

@@ -169,7 +169,9 @@ def _tree(query: Query, cwd: Path, env: dict[str, str], timeout: float, *, locke
 def _parse(package: str, out: str, locked: bool) -> Compiled | Unanswered:
     """`3libsqlite3-sys v0.38.2|bundled,default` lines, each under the nearest line one level less deep;
     ` (*)` marks a crate whose dependencies were listed already."""
-    crates, edges, features = set(), set(), {}
+    crates: set[tuple[str, str]] = set()
+    edges: set[tuple[str, str]] = set()
+    features: dict[str, frozenset[str]] = {}
     path: list[str] = []
     for line in out.splitlines():
         match = _LINE.match(line)
@@ -204,9 +206,9 @@ def _run(args: list[str], cwd: Path, env: dict[str, str], timeout: float) -> str
         process.communicate()
         return Unanswered(f"`{' '.join(args[:2])}` gave no answer within {timeout:g} s")
     if process.returncode != 0:
-        error = _first_error(err)
-        hint = " (`cargo fetch` in the project fills the local cache)" if "download" in error else ""
-        return Unanswered(f"`{' '.join(args[:2])}` could not answer offline: {error}{hint}")
+        reason = _first_error(err)
+        hint = " (`cargo fetch` in the project fills the local cache)" if "download" in reason else ""
+        return Unanswered(f"`{' '.join(args[:2])}` could not answer offline: {reason}{hint}")
     return out
 
 

@@ -177,7 +177,7 @@ def _duplicate_keys(node: Any) -> Iterator[tuple[str, int]]:
 def _schema(file: str, objects: list[_Object]) -> list[Finding]:
     """kubernetes-validate, strict, against each version; a problem found in both versions is shown once."""
     try:
-        from kubernetes_validate import utils  # type: ignore[import-untyped]
+        from kubernetes_validate import utils
     except ImportError:
         return [
             finding(

@@ -51,7 +51,7 @@ def given_value(question: Question, value: Any) -> CustomValue:
     """A flag's value as the question's answer: a repeated list option, each value split by the separator
     (kept whole when the question has none: a template holds commas and spaces)."""
     if question.type != "list":
-        return value  # type: ignore[no-any-return]
+        return value
     if question.separator is None:
         return tuple(value)
     parts = (part for item in value for part in (item.split() if question.separator == " " else item.split(question.separator)))

@@ -7,7 +7,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
-from typing import List, Literal, Optional
+from typing import Literal
 
 import typer
 
@@ -71,10 +71,10 @@ def init_command(
     flags: Layer,
     path: Path = _PATH,
     no_input: bool = typer.Option(False, "--no-input", help="Ask nothing: take every answer from flags, --data, --answers and defaults."),
-    answers_file: Optional[Path] = typer.Option(None, "--answers", help="Replay an answers file (such as .scaffold/answers.toml)."),
-    data: List[str] = _DATA,
-    template: Optional[Path] = _TEMPLATE,
-    output_dir: Optional[Path] = typer.Option(None, help="Where to write the files.", show_default="the workspace root"),
+    answers_file: Path | None = typer.Option(None, "--answers", help="Replay an answers file (such as .scaffold/answers.toml)."),
+    data: list[str] = _DATA,
+    template: Path | None = _TEMPLATE,
+    output_dir: Path | None = typer.Option(None, help="Where to write the files.", show_default="the workspace root"),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print unified diffs; write nothing."),
     force: bool = typer.Option(False, "--force", help="Overwrite files whose content differs."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only what was written, not the summary."),
@@ -116,9 +116,9 @@ def init_command(
 def update_command(
     flags: Layer,
     path: Path = _PATH,
-    data: List[str] = typer.Option([], "--data", help="Change one answer as KEY=VALUE (repeatable)."),
-    template: Optional[Path] = typer.Option(None, "--template", help="Switch to this template set folder.", show_default="the one recorded"),
-    output_dir: Optional[Path] = typer.Option(None, help="Where the files are.", show_default="the workspace root"),
+    data: list[str] = typer.Option([], "--data", help="Change one answer as KEY=VALUE (repeatable)."),
+    template: Path | None = typer.Option(None, "--template", help="Switch to this template set folder.", show_default="the one recorded"),
+    output_dir: Path | None = typer.Option(None, help="Where the files are.", show_default="the workspace root"),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing."),
 ) -> None:
     """Re-render from .scaffold/answers.toml and merge into the files, keeping your edits; flags change answers."""
@@ -143,7 +143,9 @@ def update_command(
 
             wizard = Wizard()
             choices = {r.name: wizard.resolve_conflict(r) for r in results if r.conflicts}
-            results = [overwrite(r) if choices.get(r.name) == "overwrite" else skip(r) if choices.get(r.name) == "skip" else r for r in results]
+            results = [
+                overwrite(r) if choices.get(r.name) == "overwrite" else skip(r) if choices.get(r.name) == "skip" else r for r in results
+            ]
         for status, written in pipeline.save_merged(generated, results):
             typer.echo(f"{status:>11}  {written}")
         conflicted = [r for r in results if r.conflicts]
@@ -161,9 +163,11 @@ def update_command(
 def plan_command(
     flags: Layer,
     path: Path = _PATH,
-    answers_file: Optional[Path] = typer.Option(None, "--answers", help="Take answers from this answers file (such as .scaffold/answers.toml)."),
-    data: List[str] = _DATA,
-    template: Optional[Path] = _TEMPLATE,
+    answers_file: Path | None = typer.Option(
+        None, "--answers", help="Take answers from this answers file (such as .scaffold/answers.toml)."
+    ),
+    data: list[str] = _DATA,
+    template: Path | None = _TEMPLATE,
     as_json: bool = typer.Option(False, "--json", help="Print the whole plan as JSON: what templates read as `plan`."),
 ) -> None:
     """Print the plan `init` would generate from these answers; writes nothing."""
@@ -188,8 +192,12 @@ def plan_command(
 @app.command("check")
 def check_command(
     path: Path = typer.Argument(Path("."), help="A folder with a Dockerfile, .dockerignore and compose file, or one of them."),
-    ignore: List[str] = typer.Option([], "--ignore", metavar="CODE", help="Waive a rule, e.g. SC305 (repeat or comma-separate; waivable rules only)."),
-    strict: bool = typer.Option(False, "--strict", help="Fail when a validator (hadolint, BuildKit's parser, Compose v2) is missing or cannot run."),
+    ignore: list[str] = typer.Option(
+        [], "--ignore", metavar="CODE", help="Waive a rule, e.g. SC305 (repeat or comma-separate; waivable rules only)."
+    ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Fail when a validator (hadolint, BuildKit's parser, Compose v2) is missing or cannot run."
+    ),
 ) -> None:
     """Check existing container files (generated or hand-written): lint, parse, and security rules."""
     with _handled_errors():
@@ -202,7 +210,7 @@ def check_command(
 
 @app.command("schema")
 def schema_command(
-    template: Optional[Path] = _TEMPLATE,
+    template: Path | None = _TEMPLATE,
 ) -> None:
     """Print the JSON Schema of the answers (built-in questions and the template set's own)."""
     with _handled_errors():
@@ -226,7 +234,8 @@ def plan_summary(plan: BuildPlan) -> list[str]:
     ports = ", ".join(f"{p.address}:{p.host}->{p.container}" for p in first.ports)
     return [
         f"binary:       {plan.binary} (package {plan.package}), installed at {image.binary.path}",
-        f"build:        Rust {image.rust_version} on {image.builder_image}, {image.build.strategy}, cargo build {' '.join(image.build.cargo_args)}",
+        f"build:        Rust {image.rust_version} on {image.builder_image}, {image.build.strategy}, "
+        f"cargo build {' '.join(image.build.cargo_args)}",
         f"packages:     build: {' '.join(image.build_packages.names) or '-'}; runtime: {' '.join(image.runtime_packages.names) or '-'}",
         f"image:        {image.tag} from {image.base_image}, user {image.user.uid}:{image.user.gid}, "
         f"ports {', '.join(f'{p.name} {p.number}' for p in image.ports)}",

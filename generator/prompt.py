@@ -7,7 +7,6 @@ Ctrl-C raises KeyboardInterrupt out of every prompt; the CLI turns it into exit 
 from __future__ import annotations
 
 import json
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +38,9 @@ class Wizard:
             return questionary.select(message, choices=list(choices), default=start, **self._io()).unsafe_ask()
         if question.type == "bool":
             return questionary.confirm(message, default=bool(default), **self._io()).unsafe_ask()
-        text = questionary.text(message, default=_as_text(question, default), validate=validator(question, so_far), **self._io()).unsafe_ask()
+        text = questionary.text(
+            message, default=_as_text(question, default), validate=validator(question, so_far), **self._io()
+        ).unsafe_ask()
         return parse_text(question, text)
 
     def ask_binary(self, binaries: Sequence[Binary], default: Binary | None) -> Binary:

@@ -253,7 +253,8 @@ def test_the_schema_validates_written_answers_files(sample):
 
 
 @pytest.mark.parametrize(
-    "change", [{"nodes": 0}, {"http_port": 70000}, {"runtime": "windows"}, {"rust_version": "latest"}, {"colour": "blue"}, {"features": "a"}]
+    "change",
+    [{"nodes": 0}, {"http_port": 70000}, {"runtime": "windows"}, {"rust_version": "latest"}, {"colour": "blue"}, {"features": "a"}],
 )
 def test_the_schema_refuses_what_scaffold_refuses(sample, change):
     crate = sample("raft-node")

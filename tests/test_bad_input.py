@@ -12,15 +12,14 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
 from conftest import DEMO_MANIFEST, make_crate, run_scaffold
-from validators import buildkit_parse, compose_config, compose_literal, compose_yaml, key_values
-
 from generator.tomlfile import MAX_TOML_BYTES
+from validators import buildkit_parse, compose_config, compose_literal, compose_yaml, key_values
 
 MANIFEST = DEMO_MANIFEST
 

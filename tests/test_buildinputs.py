@@ -188,7 +188,9 @@ def test_projects_without_such_reads_need_no_re_include():
     for name in ("pq", "protoc", "server-pick"):
         root, inputs = scan(MANIFESTS / name)
         assert reincludes(root, inputs, GENERATED).lines == ()
-        assert buildinputs.submodule_warnings(root) == () and buildinputs.private_dependency_warnings(root, load_workspace(root).members) == ()
+        assert (
+            buildinputs.submodule_warnings(root) == () and buildinputs.private_dependency_warnings(root, load_workspace(root).members) == ()
+        )
 
 
 def test_only_the_members_the_chosen_package_compiles_count(tmp_path):

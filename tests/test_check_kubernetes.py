@@ -168,15 +168,34 @@ def test_a_schema_problem_names_both_versions_and_the_line(tmp_path):
 
 
 WARNINGS = {
-    "OrderedReady with a readiness probe": ("statefulset.yaml", ("podManagementPolicy: Parallel", "podManagementPolicy: OrderedReady"), "SC402"),
+    "OrderedReady with a readiness probe": (
+        "statefulset.yaml",
+        ("podManagementPolicy: Parallel", "podManagementPolicy: OrderedReady"),
+        "SC402",
+    ),
     "the default policy with a readiness probe": ("statefulset.yaml", ("  podManagementPolicy: Parallel\n", ""), "SC402"),
-    "liveness that is the readiness probe": ("statefulset.yaml", ("{httpGet: {path: /health, port: http}}\n          readinessProbe: "
-                                                                  "{httpGet: {path: /status", "{httpGet: {path: /status, port: http}}\n"
-                                                                  "          readinessProbe: {httpGet: {path: /status"), "SC404"),
-    "liveness asking for the leader": ("statefulset.yaml", ("livenessProbe: {httpGet: {path: /health", "livenessProbe: {httpGet: {path: /leader"), "SC404"),
+    "liveness that is the readiness probe": (
+        "statefulset.yaml",
+        (
+            "{httpGet: {path: /health, port: http}}\n          readinessProbe: {httpGet: {path: /status",
+            "{httpGet: {path: /status, port: http}}\n          readinessProbe: {httpGet: {path: /status",
+        ),
+        "SC404",
+    ),
+    "liveness asking for the leader": (
+        "statefulset.yaml",
+        ("livenessProbe: {httpGet: {path: /health", "livenessProbe: {httpGet: {path: /leader"),
+        "SC404",
+    ),
     "a headless Service without publishNotReadyAddresses": ("services.yaml", ("  publishNotReadyAddresses: true\n", ""), "SC406"),
-    "a Service that selects nothing": ("services.yaml", ("type: ClusterIP\n  selector: {app.kubernetes.io/name: raft}",
-                                                          "type: ClusterIP\n  selector: {app.kubernetes.io/name: raft-client}"), "SC408"),
+    "a Service that selects nothing": (
+        "services.yaml",
+        (
+            "type: ClusterIP\n  selector: {app.kubernetes.io/name: raft}",
+            "type: ClusterIP\n  selector: {app.kubernetes.io/name: raft-client}",
+        ),
+        "SC408",
+    ),
 }
 
 
@@ -188,8 +207,11 @@ def test_risky_manifests_warn_without_failing(tmp_path, name):
     assert exit_status(findings) == 0
 
 
-@pytest.mark.parametrize("replicas,max_unavailable,breaks", [(3, 1, False), (3, 2, True), (5, 2, False), (5, 3, True),
-                                                             (7, 3, False), (7, 4, True), (2, 1, True), (5, "40%", False), (5, "41%", True)])
+@pytest.mark.parametrize(
+    "replicas,max_unavailable,breaks",
+    [(3, 1, False), (3, 2, True), (5, 2, False), (5, 3, True), (7, 3, False), (7, 4, True), (2, 1, True),
+     (5, "40%", False), (5, "41%", True)],
+)
 def test_the_budget_against_quorum(tmp_path, replicas, max_unavailable, breaks):
     folder = write_k8s(tmp_path, {"statefulset.yaml": ("replicas: 3", f"replicas: {replicas}"),
                                   "pdb.yaml": ("maxUnavailable: 1", f"maxUnavailable: {max_unavailable!r}".replace("'", '"'))})

@@ -53,9 +53,15 @@ BROKEN = {
     "build: present": (("    image: raft:1.0\n", "    image: raft:1.0\n    build: .\n"), "SC502"),
     "pull_policy present": (("    image: raft:1.0\n", "    image: raft:1.0\n    pull_policy: never\n"), "SC502"),
     "develop present": (("    image: raft:1.0\n", "    image: raft:1.0\n    develop: {watch: []}\n"), "SC502"),
-    "long depends_on": (("    image: raft:1.0\n", "    image: raft:1.0\n    depends_on: {raft-node-2: {condition: service_started}}\n"), "SC502"),
+    "long depends_on": (
+        ("    image: raft:1.0\n", "    image: raft:1.0\n    depends_on: {raft-node-2: {condition: service_started}}\n"),
+        "SC502",
+    ),
     "a dnsrr port without mode host": (("    networks: [raft]\n", '    ports: ["18080:8080"]\n    networks: [raft]\n'), "SC504"),
-    "a dnsrr long-syntax port in ingress mode": (("    networks: [raft]\n", PORT.replace("host", "ingress") + "    networks: [raft]\n"), "SC504"),
+    "a dnsrr long-syntax port in ingress mode": (
+        ("    networks: [raft]\n", PORT.replace("host", "ingress") + "    networks: [raft]\n"),
+        "SC504",
+    ),
     "no version": (('version: "3.8"\n', ""), "SC501"),
     "a version 2 file": (('version: "3.8"\n', 'version: "2.4"\n'), "SC501"),
     "an unknown key (the stack loader)": (("    image: raft:1.0\n", "    image: raft:1.0\n    prots: [8080]\n"), "docker-stack:config"),

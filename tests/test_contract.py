@@ -221,7 +221,9 @@ def test_bad_port(text):
 
 
 def ports_check(ports, nodes=3, publish_raft=False, host=8080):
-    check_ports([parse_port(p) for p in ports], http_port=8080, raft_port=9000, first_host_port=host, nodes=nodes, publish_raft=publish_raft)
+    check_ports(
+        [parse_port(p) for p in ports], http_port=8080, raft_port=9000, first_host_port=host, nodes=nodes, publish_raft=publish_raft
+    )
 
 
 def test_ports_apart_pass():

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.inspect import inspect_project, require_application
 from generator.errors import ScaffoldError
+from generator.inspect import inspect_project, require_application
 
 TESTS = Path(__file__).resolve().parent
 MANIFESTS = TESTS / "manifests"

@@ -5,11 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
 from tests.samples import REPO
-
-pytestmark = pytest.mark.xfail(strict=False, reason="lint clean-up pending the module refactor")
 
 
 def run_tool(*args: str) -> subprocess.CompletedProcess[str]:

@@ -264,7 +264,9 @@ def test_help_shows_every_default(command):
     from generator.questions import BUILTIN
 
     wide = {**os.environ, "COLUMNS": "400"}
-    result = subprocess.run([sys.executable, "-m", "generator.main", command, "--help"], capture_output=True, text=True, env=wide, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "generator.main", command, "--help"], capture_output=True, text=True, env=wide, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     flat = " ".join(result.stdout.split())
     for question in (q for q in BUILTIN if q.flag):

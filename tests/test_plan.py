@@ -12,9 +12,9 @@ import pytest
 
 from generator import probes, runtimes
 from generator.answers import Answers
+from generator.choices import BASELINE_RUST
 from generator.errors import ScaffoldError, UsageError
 from generator.inspect import ProjectFacts, inspect_project
-from generator.choices import BASELINE_RUST
 from generator.plan import BuildPlan, make_plan
 from generator.plan_cluster import PublishedPort
 
@@ -69,7 +69,9 @@ def test_cargo_args_pick_the_workspace_member_and_its_binary():
 def test_required_features_of_the_binary_are_enabled_with_the_users(tmp_path):
     crate = write_crate(
         tmp_path / "demo",
-        manifest(extra='[features]\nserver = []\nmetrics = []\n\n[[bin]]\nname = "demo"\npath = "src/main.rs"\nrequired-features = ["server"]\n'),
+        manifest(
+            extra='[features]\nserver = []\nmetrics = []\n\n[[bin]]\nname = "demo"\npath = "src/main.rs"\nrequired-features = ["server"]\n'
+        ),
     )
     result = make_plan(inspect_project(crate), Answers(features=("metrics",)))
     args = result.image.build.cargo_args
@@ -83,7 +85,11 @@ def test_every_cargo_invocation_gets_the_same_arguments(strategy):
 
     result = plan(strategy=strategy)
     dockerfile = next(f.content for f in render(result) if f.name == "Dockerfile")
-    builds = [line.split("cargo build", 1)[1].split("\\")[0].strip() for line in dockerfile.splitlines() if "cargo build" in line and not line.startswith("#")]
+    builds = [
+        line.split("cargo build", 1)[1].split("\\")[0].strip()
+        for line in dockerfile.splitlines()
+        if "cargo build" in line and not line.startswith("#")
+    ]
     assert [shlex.split(b) for b in builds] == [list(result.image.build.cargo_args)] * (2 if strategy == "skeleton" else 1)
 
 
@@ -152,7 +158,10 @@ def test_rust_version_answer_wins_and_older_than_msrv_is_refused():
     [
         ("as-is", {}),
         ("strip", {"CARGO_PROFILE_RELEASE_STRIP": "symbols"}),
-        ("speed", {"CARGO_PROFILE_RELEASE_LTO": "fat", "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "1", "CARGO_PROFILE_RELEASE_STRIP": "symbols"}),
+        (
+            "speed",
+            {"CARGO_PROFILE_RELEASE_LTO": "fat", "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "1", "CARGO_PROFILE_RELEASE_STRIP": "symbols"},
+        ),
         (
             "size",
             {
@@ -374,8 +383,17 @@ def test_skeleton_keeps_every_target_root_of_the_workspace_and_no_module(tmp_pat
 def test_skeleton_keeps_explicit_targets_in_unusual_places(tmp_path):
     crate = write_crate(
         tmp_path / "demo",
-        manifest(extra='build = "tools/gen.rs"\n\n[lib]\npath = "lib/root.rs"\n\n[[bin]]\nname = "demo"\npath = "app/start.rs"\n\n[[test]]\nname = "it"\npath = "checks/it.rs"\n'),
-        {"tools/gen.rs": "fn main() {}\n", "lib/root.rs": "mod inner;\n", "lib/inner.rs": "\n", "app/start.rs": "fn main() {}\n", "checks/it.rs": "\n"},
+        manifest(
+            extra='build = "tools/gen.rs"\n\n[lib]\npath = "lib/root.rs"\n\n'
+            '[[bin]]\nname = "demo"\npath = "app/start.rs"\n\n[[test]]\nname = "it"\npath = "checks/it.rs"\n'
+        ),
+        {
+            "tools/gen.rs": "fn main() {}\n",
+            "lib/root.rs": "mod inner;\n",
+            "lib/inner.rs": "\n",
+            "app/start.rs": "fn main() {}\n",
+            "checks/it.rs": "\n",
+        },
     )
     d = make_plan(inspect_project(crate), Answers()).image.build
     kept = kept_by_skeleton(crate, d.stub_keep)

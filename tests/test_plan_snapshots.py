@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SAMPLES, run_scaffold
-
 from generator import pipeline
 from generator.answersfile import Layer
 from generator.errors import ScaffoldError
@@ -57,11 +56,14 @@ def test_the_plan_matches_its_snapshot(name):
         else:
             snapshot.write_text(text, encoding="utf-8")
     if text is None:
-        assert not snapshot.exists(), f"{name} has no plan any more; remove {snapshot.name} (or regenerate with SCAFFOLD_UPDATE_SNAPSHOTS=1)"
+        assert not snapshot.exists(), (
+            f"{name} has no plan any more; remove {snapshot.name} (or regenerate with SCAFFOLD_UPDATE_SNAPSHOTS=1)"
+        )
         return
     assert snapshot.is_file(), f"no snapshot for {name}; create it with SCAFFOLD_UPDATE_SNAPSHOTS=1 and review it"
     assert text == snapshot.read_text(encoding="utf-8"), (
-        f"the plan of {name} differs from tests/snapshots/{snapshot.name}; if intended, rerun with SCAFFOLD_UPDATE_SNAPSHOTS=1 and review the diff"
+        f"the plan of {name} differs from tests/snapshots/{snapshot.name}; "
+        "if intended, rerun with SCAFFOLD_UPDATE_SNAPSHOTS=1 and review the diff"
     )
 
 

@@ -89,7 +89,9 @@ def check_structure(choice: Answers, compose_text: str) -> None:
         assert service["volumes"] == [f"{name}-data:/data"]
     assert len(published) == len(set(published)) and max(published) <= 65535
     has_check = "healthcheck" in compose["services"][names[0]]
-    assert has_check == (choice.healthcheck in ("http", "tcp", "exec") or (choice.healthcheck is None and runtimes.get(choice.runtime).has_shell))
+    assert has_check == (
+        choice.healthcheck in ("http", "tcp", "exec") or (choice.healthcheck is None and runtimes.get(choice.runtime).has_shell)
+    )
 
 
 @fast

@@ -10,7 +10,6 @@ import functools
 import itertools
 import json
 import os
-import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -185,7 +184,7 @@ def test_compose_structure():
     assert list(services) == ["raft-node-0", "raft-node-1", "raft-node-2"]
     assert list(compose["networks"]) == ["cluster"]
     assert list(compose["volumes"]) == [f"raft-node-{i}-data" for i in range(3)]
-    for i, (name, service) in enumerate(services.items()):
+    for i, service in enumerate(services.values()):
         env = service["environment"]
         assert env["NODE_ID"] == str(i)
         assert env["PEERS"] == ",".join(f"raft-node-{j}:9000" for j in range(3) if j != i)

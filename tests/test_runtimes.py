@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator import runtimes
-from generator import probes
+from generator import probes, runtimes
 from generator.questions import BUILTIN
 
 

@@ -181,7 +181,14 @@ def test_flags_given_are_not_asked_and_questions_that_do_not_apply_are_skipped(s
     crate = sample("raft-node")
     status, asked, _ = run_wizard(str(crate), "--nodes", "1", "--runtime", "distroless", "--rust-log", "warn")
     assert status == 0
-    for skipped in ("Cluster size", "Runtime image", "RUST_LOG for the nodes", "Port the nodes talk", "Also publish the Raft ports", "Path the http healthcheck"):
+    for skipped in (
+        "Cluster size",
+        "Runtime image",
+        "RUST_LOG for the nodes",
+        "Port the nodes talk",
+        "Also publish the Raft ports",
+        "Path the http healthcheck",
+    ):
         assert skipped not in asked
     compose = (crate / "docker-compose.yml").read_text()
     assert compose.count("NODE_ID") == 1 and 'RUST_LOG: "warn"' in compose

@@ -23,7 +23,8 @@ from .answers import Answers, CustomValue
 from .choices import choose_binary
 from .errors import ScaffoldError, UsageError
 from .inspect import Binary, ProjectFacts
-from .questions import BUILTIN_NAMES, Question, SoFar, check_answer, coerce, parse_text
+from .questions import Question, SoFar, check_answer, coerce, parse_text
+from .questions_builtin import BUILTIN_NAMES
 from .state import newer_scaffold_warning
 from .tomlfile import ANSWERS_FILE, USER_DEFAULTS, load_toml
 

@@ -18,7 +18,8 @@ import typer
 
 from .answers import CustomValue
 from .answersfile import Layer
-from .questions import BUILTIN, Question
+from .questions import Question
+from .questions_builtin import BUILTIN
 
 FLAG_QUESTIONS: tuple[Question, ...] = tuple(q for q in BUILTIN if q.flag)
 _TYPES: dict[str, Any] = {"int": int | None, "bool": bool | None, "list": list[str] | None}

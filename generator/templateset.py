@@ -15,8 +15,6 @@ from pathlib import Path, PurePosixPath
 
 from .errors import ScaffoldError
 from .questions import (
-    BUILTIN,
-    BUILTIN_NAMES,
     TYPES,
     Condition,
     Question,
@@ -25,6 +23,7 @@ from .questions import (
     check_answer,
     coerce,
 )
+from .questions_builtin import BUILTIN, BUILTIN_NAMES
 from .tomlfile import TEMPLATE_MANIFEST, load_toml
 
 MANIFEST = "template.toml"

@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO, run_scaffold
 from generator.answersfile import Layer, answers_toml, resolve, toml_value, user_defaults_path
 from generator.inspect import inspect_project
-from generator.questions import BUILTIN
+from generator.questions_builtin import BUILTIN
 from generator.templateset import load_template_set
 
 RAFT = REPO / "sample-crates" / "raft-node"

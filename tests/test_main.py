@@ -242,7 +242,7 @@ def _options(command_name: str) -> dict[str, object]:
 
 @pytest.mark.parametrize("command", ["init", "update", "plan"])
 def test_every_answer_flag_agrees_with_its_question(command):
-    from generator.questions import BUILTIN
+    from generator.questions_builtin import BUILTIN
 
     options = _options(command)
     for question in (q for q in BUILTIN if q.flag):
@@ -261,7 +261,7 @@ def test_every_answer_flag_agrees_with_its_question(command):
 
 @pytest.mark.parametrize("command", ["init", "update", "plan"])
 def test_help_shows_every_default(command):
-    from generator.questions import BUILTIN
+    from generator.questions_builtin import BUILTIN
 
     wide = {**os.environ, "COLUMNS": "400"}
     result = subprocess.run(

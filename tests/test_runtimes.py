@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from generator import probes, runtimes
-from generator.questions import BUILTIN
+from generator.questions_builtin import BUILTIN
 
 
 @pytest.mark.parametrize("runtime", runtimes.RUNTIMES, ids=runtimes.NAMES)

@@ -12,7 +12,7 @@ from generator.errors import UsageError
 from generator.inspect import inspect_project
 from generator.mounts import check_mounts, mount_table
 from generator.plan import make_plan
-from generator.questions import BUILTIN
+from generator.questions_builtin import BUILTIN
 
 RAFT = Path(__file__).resolve().parent.parent / "sample-crates" / "raft-node"
 

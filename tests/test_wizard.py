@@ -16,7 +16,7 @@ from conftest import REPO, run_scaffold
 from generator.answersfile import Layer, resolve
 from generator.inspect import inspect_project
 from generator.prompt import Wizard
-from generator.questions import BUILTIN
+from generator.questions_builtin import BUILTIN
 
 QUESTIONS = {q.name: q for q in BUILTIN}
 DOWN, ENTER, CLEAR, CTRL_C = "\x1b[B", "\r", "\x15", "\x03"  # CLEAR: Ctrl-U empties the line before the cursor

@@ -81,7 +81,7 @@ def http_server(active: Resolution, lock: Lock | None, everything: Resolution | 
     if lock is None or everything is None:
         return None
     uncertain = {c for c, request in everything.requests.items() if active.requests.get(c) != request}
-    reached = _reach(lock, syspackages._starts(lock, active), uncertain | NOT_THROUGH)
+    reached = _reach(lock, syspackages.starts(lock, active), uncertain | NOT_THROUGH)
     server = next((c for c in SERVER_CRATES if c in reached), None)
     return (server, reached[server]) if server else None
 

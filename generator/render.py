@@ -128,7 +128,7 @@ def _compose_value(value: object) -> str:
     """A literal Compose value: a YAML double-quoted string with `$` doubled so Compose does not interpolate."""
     if isinstance(value, (tuple, list)):
         return "[" + ", ".join(_compose_value(item) for item in value) + "]"
-    return contract.yaml_quoted(str(value).replace("$", "$$"))
+    return contract.compose_env(str(value))
 
 
 def _docker_string(value: str) -> str:

@@ -74,7 +74,7 @@ def is_vendoring_feature(feature: str) -> bool:
 
 def needs_from_lock(lock: Lock, active: Resolution, everything: Resolution) -> list[Need]:
     """The table's crates reachable from the build's real dependencies in the lock graph."""
-    starts = _starts(lock, active)
+    roots = starts(lock, active)
     # Crates asked for with other features than the lock was resolved with: their edges may not apply.
     uncertain = {crate for crate, request in everything.requests.items() if active.requests.get(crate) != request}
     # ... unless the difference is only vendoring: then only their edges to library sources may not.
@@ -82,7 +82,7 @@ def needs_from_lock(lock: Lock, active: Resolution, everything: Resolution) -> l
 
     def reach(stop_at: set[str]) -> dict[str, str]:
         reached: dict[str, str] = {}
-        for key, via in starts:
+        for key, via in roots:
             if via not in stop_at:
                 _walk(lock, key, via, reached, stop_at)
         return reached
@@ -106,7 +106,7 @@ def needs_from_lock(lock: Lock, active: Resolution, everything: Resolution) -> l
     return needs
 
 
-def _starts(lock: Lock, active: Resolution) -> list[tuple[str, str]]:
+def starts(lock: Lock, active: Resolution) -> list[tuple[str, str]]:
     """(lock key, crate name) of every registry dependency the build's path packages really use."""
     return [
         (key, lock.packages[key].name)

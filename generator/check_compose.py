@@ -31,8 +31,7 @@ def check_compose(path: Path) -> list[Finding]:
         model = yaml.safe_load(text)
         lines = _key_lines(yaml.compose(text))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return findings + [finding("SC300", file, mark.line + 1 if mark else None, reason=f"not valid YAML: {str(exc).splitlines()[0]}")]
+        return findings + [check_tools.invalid_yaml("SC300", file, exc)]
     if not isinstance(model, dict):
         return findings + [finding("SC300", file, reason="no top-level mapping")]
     if "version" in model:

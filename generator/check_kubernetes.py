@@ -136,12 +136,7 @@ def _load(path: Path, text: str) -> tuple[list[_Object] | None, list[Finding]]:
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
         bodies = list(yaml.safe_load_all(text))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return None, [
-            finding(
-                "SC400", file, mark.line + 1 if mark else None, reason=f"not valid YAML: {str(exc).splitlines()[0]}"
-            )
-        ]
+        return None, [check_tools.invalid_yaml("SC400", file, exc)]
     objects: list[_Object] = []
     findings = [
         finding("SC409", file, line, key=key)

@@ -39,12 +39,7 @@ def check_swarm(path: Path) -> list[Finding]:
         model = yaml.safe_load(text)
         lines = _service_lines(yaml.compose(text))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return findings + [
-            finding(
-                "SC500", file, mark.line + 1 if mark else None, reason=f"not valid YAML: {str(exc).splitlines()[0]}"
-            )
-        ]
+        return findings + [check_tools.invalid_yaml("SC500", file, exc)]
     services = model.get("services") if isinstance(model, dict) else None
     if not isinstance(services, dict):
         return findings + [finding("SC500", file, reason="no top-level mapping with a `services` mapping")]

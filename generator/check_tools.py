@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .check_rules import Finding, finding
 from .errors import ScaffoldError
 
 MAX_BYTES = 4 * 1024 * 1024
@@ -61,3 +62,9 @@ def compose_binary() -> list[str] | None:
         if result.returncode == 0 and result.stdout.strip().lstrip("v").startswith("2"):
             return command
     return None
+
+
+def invalid_yaml(rule: str, file: str, exc: Exception) -> Finding:
+    """A finding of `rule` for a file PyYAML could not read, at the line of its problem where it knows one."""
+    mark = getattr(exc, "problem_mark", None)
+    return finding(rule, file, mark.line + 1 if mark else None, reason=f"not valid YAML: {str(exc).splitlines()[0]}")

@@ -1,19 +1,18 @@
-"""Real published servers, built with the files scaffold generates, and run.
+"""Real published servers, built and started with the files scaffold generates, set up with flags alone.
 
 Each crate is fetched as published on the registry (``tests/published.py``: its own Cargo.lock,
-unmodified), ``scaffold init <crate> --no-input`` writes the files, and the generated Dockerfile is
-built once per test run on the faithful rust stand-in, which fetches the dependencies from the
-registry. The image then runs with the generated ENTRYPOINT, user and HEALTHCHECK.
+unmodified), ``scaffold init <crate> --no-input <flags>`` writes the files, and the generated
+Dockerfile is built once per test run on the faithful rust stand-in, which fetches the dependencies
+from the registry. The generated docker-compose.yml then starts the server with nothing added by
+hand: its arguments, its port, its healthcheck and its user all come from the generated files.
 
-What the generated files cannot express yet, so these tests supply it themselves:
-
-- Program arguments. sfz serves 127.0.0.1:5000 unless told ``--bind 0.0.0.0 --port 8080 <dir>``;
-  bore does nothing useful without the subcommand ``server``. scaffold has no answer for them, so
-  the tests append them to ``docker run``; the generated compose file would start both without
-  arguments (sfz then unreachable from outside its container, bore printing its usage).
-- A TCP healthcheck. bore speaks its own protocol, not HTTP, so it is generated with
-  ``--healthcheck none`` and the test speaks that protocol through the published port instead.
-- bore's crate ships a Dockerfile and .dockerignore of its own; ``--force`` replaces them.
+- sfz serves 127.0.0.1:5000 unless told ``--bind 0.0.0.0 --port <port> <dir>``: those arguments are
+  ``--node-arg`` templates (the port is ``{{ http_port }}``, the directory ``{{ data_dir }}``), and the
+  generated HTTP healthcheck requests ``/``.
+- bore does nothing useful without the subcommand ``server``, a ``--node-arg``; it speaks its own
+  protocol, not HTTP, so its healthcheck is a TCP connect (``--healthcheck tcp``) and the test speaks
+  that protocol through the published port. Its crate ships a Dockerfile and .dockerignore of its
+  own; ``--force`` replaces them.
 
 mini-redis binds 127.0.0.1 in code, so it is no "reachable" case; it is fetched and inspected in
 tests/test_published.py.
@@ -32,47 +31,59 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.conftest import DockerTest
+from tests.engine.conftest import DockerTest, free_port
 from tests.published import private_copy
 
 REPO = Path(__file__).resolve().parents[2]
+HEALTH = "{{if .State.Health}}{{.State.Health.Status}}{{else}}no-healthcheck{{end}}"
 
 
 @dataclass(frozen=True)
 class Server:
     crate: str
     version: str  # a release with a Cargo.lock whose dependencies build on the host's Rust
-    init_flags: tuple[str, ...]
-    args: tuple[str, ...]  # appended to `docker run`: scaffold cannot pass program arguments yet
-    port: int  # where it listens inside the container, on every interface
+    init_flags: tuple[str, ...]  # everything the server needs to run, as scaffold flags
+    port: int  # the port it is told to listen on inside the container, on every interface
 
 
-SFZ = Server("sfz", "0.7.1", ("--http-port", "8080", "--health-path", "/"),
-             ("--bind", "0.0.0.0", "--port", "8080", "/data"), 8080)
-BORE = Server("bore-cli", "0.6.0", ("--force", "--healthcheck", "none", "--http-port", "7835"), ("server",), 7835)
+SFZ = Server(
+    "sfz", "0.7.1",
+    ("--http-port", "8080", "--healthcheck", "http", "--health-path", "/",
+     "--node-arg=--bind", "--node-arg=0.0.0.0", "--node-arg=--port", "--node-arg={{ http_port }}",
+     "--node-arg={{ data_dir }}"),
+    8080,
+)
+BORE = Server("bore-cli", "0.6.0", ("--force", "--http-port", "7835", "--healthcheck", "tcp", "--node-arg", "server"), 7835)
+
+
+@dataclass(frozen=True)
+class Generated:
+    crate: Path  # the published crate with scaffold's files in it
+    tag: str  # its image, built from the generated Dockerfile
 
 
 @pytest.fixture(scope="session")
 def published_image(engine, base_images, tmp_path_factory):
-    """published_image(server) -> tag: the crate built from its generated Dockerfile, once per run."""
+    """published_image(server) -> Generated: the crate generated and built once per run."""
     run_docker = DockerTest(engine, None)
-    built: dict[Server, tuple[str, int, str]] = {}
+    built: dict[Server, tuple[Generated, int, str]] = {}
 
-    def image(server: Server) -> str:
+    def image(server: Server) -> Generated:
         if server not in built:
             crate = private_copy(server.crate, server.version, tmp_path_factory.mktemp("published"))
             init = subprocess.run(
-                [sys.executable, "-m", "generator.main", "init", str(crate), "--no-input", *server.init_flags],
+                [sys.executable, "-m", "generator.main", "init", str(crate), "--no-input", "-q", "--nodes", "1",
+                 "--host-port", str(free_port()), *server.init_flags],
                 capture_output=True, text=True, cwd=REPO,
             )
             assert init.returncode == 0, init.stderr
             tag = run_docker.tag(server.crate)
             res = run_docker.build(crate, crate / "Dockerfile", tag, timeout=1800)
             print(f"\n[published] {server.crate} {server.version}: built in {res.duration / 60:.1f} min", end="")
-            built[server] = (tag, res.returncode, res.output[-4000:])
-        tag, returncode, output = built[server]
+            built[server] = (Generated(crate, tag), res.returncode, res.output[-4000:])
+        generated, returncode, output = built[server]
         assert returncode == 0, f"{server.crate} {server.version} did not build:\n{output}"
-        return tag
+        return generated
 
     yield image
     problems = run_docker.cleanup()
@@ -80,18 +91,42 @@ def published_image(engine, base_images, tmp_path_factory):
         print("\n[cleanup] " + "\n[cleanup] ".join(problems), file=sys.stderr)
 
 
-def wait_healthy(docker: DockerTest, container: str, limit: float = 120) -> None:
+@dataclass(frozen=True)
+class Started:
+    container: str
+    host_port: int  # where the generated compose file published the server's port on 127.0.0.1
+    service: dict  # the service as `compose config` resolves it
+
+
+def compose_up(docker: DockerTest, generated: Generated, tmp_path: Path, limit: float = 120) -> Started:
+    """Start the generated compose file on the already built image and wait for its healthcheck.
+
+    An override file outside the crate points the service at the image built by the fixture, and
+    `--no-build` keeps compose from building it again; everything else is the generated file.
+    """
+    compose_file = generated.crate / "docker-compose.yml"
+    config = json.loads(docker.compose(generated.crate, "config", "--format", "json", files=[str(compose_file)]).stdout)
+    [(name, service)] = config["services"].items()
+    override = tmp_path / "image.override.yml"
+    override.write_text(f"services:\n  {name}:\n    image: {json.dumps(generated.tag)}\n")
+    files = [str(compose_file), str(override)]
+    up = docker.compose(generated.crate, "up", "-d", "--no-build", "--pull", "never", files=files, timeout=300)
+    assert up.returncode == 0, f"compose up failed:\n{up.stderr[-3000:]}"
+    container = docker.compose(generated.crate, "ps", "-q", name, files=files).stdout.strip()
+    assert container, f"compose started no container for {name}"
+    [published] = [p for p in service["ports"] if p["host_ip"] == "127.0.0.1"]
     deadline = time.monotonic() + limit
     status = ""
     while time.monotonic() < deadline:
-        status = docker.engine.cmd("inspect", "--format", "{{.State.Health.Status}}", container).stdout.strip()
-        if status in ("healthy", "unhealthy"):
+        status = docker.engine.cmd("inspect", "--format", HEALTH, container).stdout.strip()
+        if status in ("healthy", "unhealthy", "no-healthcheck"):
             break
         time.sleep(2)
     if status != "healthy":
         logs = docker.engine.cmd("logs", "--tail", "30", container)
         health = docker.engine.cmd("inspect", "--format", "{{json .State.Health}}", container).stdout[-1500:]
-        pytest.fail(f"{container} is {status or 'not running'} after {limit:.0f}s\n{health}\n{logs.stdout}{logs.stderr}")
+        pytest.fail(f"{name} is {status or 'not running'} after {limit:.0f}s\n{health}\n{logs.stdout}{logs.stderr}")
+    return Started(container, int(published["published"]), service)
 
 
 def connect(port: int, limit: float = 60) -> socket.socket:
@@ -107,30 +142,27 @@ def connect(port: int, limit: float = 60) -> socket.socket:
     pytest.fail(f"nothing answered on 127.0.0.1:{port} within {limit:.0f}s: {last}")
 
 
-def test_sfz_is_healthy_and_serves_through_the_published_port(docker, published_image, port):
-    tag = published_image(SFZ)
-    name = docker.name("sfz")
-    res = docker.run(tag, SFZ.args, detach=True, publish={SFZ.port: port}, name=name)
-    assert res.returncode == 0, res.stderr
-    wait_healthy(docker, name)  # the generated HEALTHCHECK: GET / on 127.0.0.1:8080 inside
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
+def test_sfz_started_by_the_generated_compose_file_serves_through_its_published_port(docker, compose_bin, published_image, tmp_path):
+    generated = published_image(SFZ)
+    started = compose_up(docker, generated, tmp_path)  # healthy: GET / on the container's own address
+    assert started.service["command"] == ["--bind", "0.0.0.0", "--port", str(SFZ.port), "/data"]
+    with urllib.request.urlopen(f"http://127.0.0.1:{started.host_port}/", timeout=10) as resp:
         assert resp.status == 200
         assert b"<html" in resp.read(4096).lower()
-    user = docker.engine.cmd("image", "inspect", "--format", "{{.Config.User}}", tag).stdout.strip()
-    status = docker.engine.cmd("exec", name, "cat", "/proc/1/status").stdout
+    user = docker.engine.cmd("image", "inspect", "--format", "{{.Config.User}}", generated.tag).stdout.strip()
+    status = docker.engine.cmd("exec", started.container, "cat", "/proc/1/status").stdout
     uid = next(line.split()[1] for line in status.splitlines() if line.startswith("Uid:"))
     assert uid == user.split(":")[0] != "0", f"runs as uid {uid}, the image says {user!r}"
 
 
-def test_bore_server_answers_its_protocol_through_the_published_port(docker, published_image, port):
-    tag = published_image(BORE)
-    name = docker.name("bore")
-    res = docker.run(tag, BORE.args, detach=True, publish={BORE.port: port}, name=name)
-    assert res.returncode == 0, res.stderr
+def test_bore_server_started_by_the_generated_compose_file_answers_its_protocol(docker, compose_bin, published_image, tmp_path):
+    generated = published_image(BORE)
+    started = compose_up(docker, generated, tmp_path)  # healthy: a TCP connect to the container's own address
+    assert started.service["command"] == ["server"]
     deadline = time.monotonic() + 60
     reply = b""
     while time.monotonic() < deadline and not reply.endswith(b"\0"):
-        with connect(port) as sock:
+        with connect(started.host_port) as sock:
             # bore's control protocol: JSON messages, each ending in a NUL byte.
             sock.sendall(json.dumps({"Hello": 0}).encode() + b"\0")
             reply = b""
@@ -147,5 +179,5 @@ def test_bore_server_answers_its_protocol_through_the_published_port(docker, pub
     assert reply.endswith(b"\0"), f"bore server did not answer within 60s: {reply!r}"
     message = json.loads(reply.split(b"\0")[0])  # the first frame; heartbeats may follow
     assert 1024 <= message["Hello"] <= 65535, message
-    state = docker.engine.cmd("inspect", "--format", "{{.State.Running}}", name).stdout.strip()
+    state = docker.engine.cmd("inspect", "--format", "{{.State.Running}}", started.container).stdout.strip()
     assert state == "true"

@@ -100,8 +100,8 @@ def init_command(
             from . import wizard  # questionary loads slowly; only the wizard needs it
             from .prompt import Wizard
 
-            outcome = wizard.run(project, template_set, layers, Wizard(), typer.echo, force=force, dry_run=dry_run)
-            generated, skip, consented = outcome.generated, outcome.skip, outcome.consented
+            confirmed = wizard.run(project, template_set, layers, Wizard(), typer.echo, force=force, dry_run=dry_run)
+            generated, skip, consented = confirmed.generated, confirmed.skip, confirmed.consented
         _warn(generated.warnings)
         if dry_run:
             for outcome in pipeline.preview(generated):

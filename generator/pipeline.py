@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .answers import CustomValue
 from .answersfile import (
     Asker,
     BinaryAsker,
@@ -25,7 +26,6 @@ from .answersfile import (
     resolve,
     user_defaults_layer,
 )
-from .answers import CustomValue
 from .errors import ScaffoldError
 from .inspect import ProjectFacts, inspect_project, require_application
 from .plan import BuildPlan, make_plan

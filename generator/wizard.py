@@ -109,7 +109,9 @@ class _Session:
         return {**said, **self.given}
 
 
-def run(project: Project, template_set: TemplateSet, layers: Sequence[Layer], prompts: Wizard, echo: Echo, *, force: bool, dry_run: bool) -> Outcome:
+def run(
+    project: Project, template_set: TemplateSet, layers: Sequence[Layer], prompts: Wizard, echo: Echo, *, force: bool, dry_run: bool
+) -> Outcome:
     """Banner, files already there, questions, summary and confirm; raises ScaffoldError when nothing is to be written."""
     session = _Session(project, template_set, layers, prompts, echo)
     command_line = [layer for layer in layers if layer.source in COMMAND_LINE]

@@ -406,3 +406,31 @@ def test_a_later_check_that_fails_keeps_the_answers(sample, user_state):
     assert "--http-port and --raft-port are both 9000" in output and "your answers are kept in" in output
     assert "http_port = 9000" in (user_state / "scaffold" / "last-answers.toml").read_text()
     assert not (crate / "Dockerfile").exists()
+
+
+# --- the README's example session is a real run --------------------------------------------------
+
+README_KEYS = keys_with(
+    {
+        "Cluster size": CLEAR + "4" + ENTER,
+        "Directory each node": CLEAR + "/tmp" + ENTER,
+        "the tmpfs of the read-only root": CLEAR + "/data" + ENTER,
+    }
+)
+
+
+def test_the_readme_example_session_is_what_the_wizard_prints(sample):
+    """Every line the README shows (prompts aside: the terminal redraws them) comes out of this run, in order."""
+    text = (REPO / "README.md").read_text()
+    session = text[text.index("$ cd ~/raft-node && scaffold init\n") :].split("\n", 1)[1]
+    shown = session[: session.index("$ $EDITOR Dockerfile")].splitlines()
+    crate = sample("raft-node")
+    status, _, output = run_wizard(str(crate), keys=README_KEYS)
+    assert status == 0
+    printed = [line.rstrip() for line in re.split(r"[\r\n]+", re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output))]
+    at = 0
+    for line in (line.replace("/home/me/raft-node", str(crate)) for line in shown):
+        if line.startswith("? ") or not line:
+            continue
+        assert line in printed[at:], f"README line not printed (in this order): {line!r}"
+        at = printed.index(line, at) + 1

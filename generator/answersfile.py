@@ -62,8 +62,10 @@ class Resolution:
 
 def last_answers_path() -> Path:
     """Where the wizard keeps the answers of a run that wrote nothing, for `init --answers` to resume (never in the project)."""
-    state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state_home) / "scaffold" / "last-answers.toml"
+    state_home = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    if not state_home.is_absolute():  # the XDG rule: a relative path is ignored
+        state_home = Path.home() / ".local" / "state"
+    return state_home / "scaffold" / "last-answers.toml"
 
 
 def user_defaults_path() -> Path:

@@ -44,8 +44,9 @@ class Wizard:
         if question.type == "bool":
             return questionary.confirm(message, default=bool(default), **self._io()).unsafe_ask()
         if question.type == "list" and offered:
-            chosen = set(default) if isinstance(default, tuple) else set()
-            boxes = [questionary.Choice(item, value=item, checked=item in chosen) for item in offered]
+            chosen = default if isinstance(default, tuple) else ()
+            items = dict.fromkeys((*offered, *chosen))  # an earlier answer the project no longer declares stays visible
+            boxes = [questionary.Choice(item, value=item, checked=item in chosen) for item in items]
             return tuple(questionary.checkbox(message, choices=boxes, **self._io()).unsafe_ask())
         text = questionary.text(
             message, default=_as_text(question, default), validate=validator(question, so_far), **self._io()

@@ -137,10 +137,11 @@ def run(
     if not dry_run:
         fates = _settle_existing(generated, fates, prompts, force)
     session.show_new(generated)
-    for line in before_writing(generated.plan, _fates(generated, fates)):
-        echo(line)
-    if not dry_run and not prompts.confirm("Write these files?"):
-        raise ScaffoldError(f"nothing was written; {_kept(session, project)}")
+    if not dry_run:  # a dry run prints the diffs instead
+        for line in before_writing(generated.plan, _fates(generated, fates)):
+            echo(line)
+        if not prompts.confirm("Write these files?"):
+            raise ScaffoldError(f"nothing was written; {_kept(session, project)}")
     unshown = tuple(w for w in generated.warnings if f"warning: {w}" not in session.shown)
     return Outcome(
         dataclasses.replace(generated, warnings=unshown),

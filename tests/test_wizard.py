@@ -17,12 +17,13 @@ from prompt_toolkit.output import DummyOutput
 from conftest import DEMO_MANIFEST, REPO, make_crate, run_scaffold
 from generator import runtimes
 from generator.answers import OPTIMIZATION_HELP, STRATEGY_HELP
-from generator.answersfile import Layer, resolve
+from generator.answersfile import Layer, last_answers_path, resolve
 from generator.choices import BASELINE_RUST
 from generator.inspect import inspect_project
 from generator.probes import KIND_HELP
 from generator.prompt import Wizard
 from generator.questions_builtin import BUILTIN
+from generator.wizard import banner
 
 QUESTIONS = {q.name: q for q in BUILTIN}
 DOWN, UP, ENTER, CLEAR, CTRL_C = "\x1b[B", "\x1b[A", "\r", "\x15", "\x03"  # CLEAR: Ctrl-U empties the line before the cursor
@@ -441,3 +442,50 @@ def test_the_readme_example_session_is_what_the_wizard_prints(sample):
             continue
         assert line in printed[at:], f"README line not printed (in this order): {line!r}"
         at = printed.index(line, at) + 1
+
+
+# --- the banner's reasons, without a terminal -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, reason",
+    [("workspace", "the only one in default-members"), ("kv-node", "default-run in its Cargo.toml"), ("hello-bin", "the only binary")],
+)
+def test_the_banner_says_why_the_default_binary_is_the_default(name, reason):
+    facts = inspect_project(REPO / "sample-crates" / name)
+    default = facts.default_binary
+    assert f"  binary    {default.name} (package {default.package})  (default: {reason})" in banner(facts)
+    assert sum("(default: " in line for line in banner(facts)) == 1
+
+
+def test_the_banner_lists_the_system_packages_the_inspector_found():
+    facts = inspect_project(REPO / "sample-crates" / "openssl-app")
+    packages = facts.system_packages(facts.default_binary)
+    assert packages.build and packages.runtime
+    assert f"  packages  build: {' '.join(packages.build)}; runtime: {' '.join(packages.runtime)}" in banner(facts)
+
+
+def test_the_banner_says_where_the_rust_release_comes_from(tmp_path):
+    crate = make_crate(tmp_path / "pinned")
+    (crate / "rust-toolchain.toml").write_text('[toolchain]\nchannel = "1.96.0"\n')
+    assert "  Rust      1.96.0 (pinned by rust-toolchain.toml)" in banner(inspect_project(crate))
+    newer = make_crate(tmp_path / "msrv", DEMO_MANIFEST.replace('edition = "2021"', 'edition = "2021"\nrust-version = "1.99"'))
+    assert "  Rust      1.99 (the project's rust-version)" in banner(inspect_project(newer))
+
+
+def test_the_kept_answers_go_to_the_user_state_folder_never_a_relative_one(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert last_answers_path() == tmp_path / "state" / "scaffold" / "last-answers.toml"
+    monkeypatch.setenv("XDG_STATE_HOME", "relative/state")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert last_answers_path() == tmp_path / "home" / ".local" / "state" / "scaffold" / "last-answers.toml"
+
+
+def test_a_dry_run_asks_no_file_question_and_no_confirm_and_writes_nothing(sample):
+    crate = sample("raft-node")
+    (crate / "Dockerfile").write_text("FROM scratch\n")
+    status, asked, output = run_wizard(str(crate), "--dry-run", keys=ALL_ENTER)
+    assert status == 0
+    assert "Dockerfile exists with other content" not in asked and "Write these files?" not in asked
+    assert "-FROM scratch" in output and (crate / "Dockerfile").read_text() == "FROM scratch\n"
+    assert not (crate / "docker-compose.yml").exists()

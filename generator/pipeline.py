@@ -78,12 +78,10 @@ def generate(
     layers: Sequence[Layer],
     ask: Asker | None = None,
     ask_binary: BinaryAsker | None = None,
-    user_defaults: bool = True,
 ) -> Generated:
-    """Resolve the answers from `layers` (highest first, then the user's defaults unless left out), plan and render."""
+    """Resolve the answers from `layers` (highest first, then the user's defaults), plan and render."""
     questions = template_set.questions
-    below = [user_defaults_layer(questions)] if user_defaults else []
-    resolution = resolve(questions, [*layers, *below], project.facts, ask=ask, ask_binary=ask_binary)
+    resolution = resolve(questions, [*layers, user_defaults_layer(questions)], project.facts, ask=ask, ask_binary=ask_binary)
     plan = make_plan(project.facts, resolution.answers, template_set.files)
     files = render(plan, template_set, resolution.answers.custom_answers)
     values = answer_values(resolution.answers, questions)

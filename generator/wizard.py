@@ -115,8 +115,8 @@ def run(
     """Banner, files already there, questions, summary and confirm; raises ScaffoldError when nothing is to be written."""
     session = _Session(project, template_set, layers, prompts, echo)
     command_line = [layer for layer in layers if layer.source in COMMAND_LINE]
-    # The command line's values, checked together before any question (it is never asked again).
-    first = pipeline.generate(project, template_set, command_line, ask_binary=_keep_default, user_defaults=False)
+    # The command line's values (over the user's defaults), checked together before any question: it is never asked.
+    first = pipeline.generate(project, template_set, command_line, ask_binary=_keep_default)
     for line in banner(project.facts):
         echo(line)
     try:

@@ -15,8 +15,19 @@ from . import contract, probes, runtimes, rustrelease
 from .errors import UsageError
 
 RUNTIMES = runtimes.NAMES
-STRATEGIES = ("cache-mount", "skeleton")
-OPTIMIZATIONS = ("strip", "speed", "size", "as-is")
+# Each choice with the line the wizard shows beside it (the README's flag table says the same).
+STRATEGY_HELP = MappingProxyType({
+    "cache-mount": "target/ in a BuildKit cache mount: the fastest rebuilds on one machine",
+    "skeleton": "a dependency layer built from the manifests and lock: reusable from a CI layer cache",
+})
+OPTIMIZATION_HELP = MappingProxyType({
+    "strip": "strip symbols",
+    "speed": "fat LTO, 1 codegen unit, strip",
+    "size": 'opt-level = "z", fat LTO, 1 codegen unit, strip',
+    "as-is": "the release profile as Cargo.toml sets it",
+})
+STRATEGIES = tuple(STRATEGY_HELP)
+OPTIMIZATIONS = tuple(OPTIMIZATION_HELP)
 HEALTHCHECKS = probes.KINDS
 MAX_NODES = 99  # one published port each; larger clusters are not a compose file's job
 

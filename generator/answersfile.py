@@ -21,7 +21,7 @@ from typing import Any, cast
 from . import __version__
 from .answers import Answers, CustomValue
 from .choices import choose_binary
-from .errors import ScaffoldError, UsageError
+from .errors import AnswerError, ScaffoldError, UsageError
 from .inspect import Binary, ProjectFacts
 from .questions import Question, SoFar, check_answer, coerce, parse_text
 from .questions_builtin import BUILTIN_NAMES
@@ -58,6 +58,14 @@ class Resolution:
     sources: Mapping[str, str]  # question -> the layer it came from, "inspected", "default" or "wizard"
     warnings: tuple[str, ...]
     notes: tuple[str, ...] = ()  # why an inspected answer was taken (the healthcheck kind): said, not warned
+
+
+def last_answers_path() -> Path:
+    """Where the wizard keeps the answers of a run that wrote nothing, for `init --answers` to resume (never in the project)."""
+    state_home = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    if not state_home.is_absolute():  # the XDG rule: a relative path is ignored
+        state_home = Path.home() / ".local" / "state"
+    return state_home / "scaffold" / "last-answers.toml"
 
 
 def user_defaults_path() -> Path:
@@ -160,7 +168,7 @@ def resolve(
             try:
                 check_answer(question, value, so_far)
             except UsageError as exc:
-                raise UsageError(f"{exc} (from {source})" if source not in ("flags", "wizard") else str(exc)) from None
+                raise AnswerError(question.name, f"{exc} (from {source})" if source not in ("flags", "wizard") else str(exc)) from None
         if source == "default" and value is not None and question.default_warning is not None:
             warning = question.default_warning(value, so_far)
             warnings += [warning] if warning else []

@@ -17,6 +17,14 @@ class UsageError(ScaffoldError):
     """A command-line answer that cannot be used (exit status 2, like other usage errors)."""
 
 
+class AnswerError(UsageError):
+    """One question's answer failed its checks: the wizard needs to know which question, to ask it again."""
+
+    def __init__(self, question: str, message: str) -> None:
+        super().__init__(message)
+        self.question = question
+
+
 def where(path: Path, line: int | None = None) -> str:
     """A place in a file as messages name it: path:line, or the path alone."""
     return f"{path}:{line}" if line else str(path)

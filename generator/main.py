@@ -92,19 +92,22 @@ def init_command(
             layer, warnings = pipeline.answers_file_layer(answers_file, template_set)
             _warn(warnings)
             layers.append(layer)
+        skip: frozenset[str] = frozenset()
+        consented: frozenset[str] = frozenset()
         if no_input:
             generated = pipeline.generate(project, template_set, layers)
         else:
-            from .prompt import Wizard  # questionary loads slowly; only the wizard needs it
+            from . import wizard  # questionary loads slowly; only the wizard needs it
+            from .prompt import Wizard
 
-            wizard = Wizard()
-            generated = pipeline.generate(project, template_set, layers, ask=wizard.ask, ask_binary=wizard.ask_binary)
+            confirmed = wizard.run(project, template_set, layers, Wizard(), typer.echo, force=force, dry_run=dry_run)
+            generated, skip, consented = confirmed.generated, confirmed.skip, confirmed.consented
         _warn(generated.warnings)
         if dry_run:
             for outcome in pipeline.preview(generated):
                 typer.echo(outcome.diff if outcome.diff else f"{outcome.name}: identical")
             return
-        for status, written in pipeline.save(generated, force=force):
+        for status, written in pipeline.save(generated, force=force, skip=skip, consented=consented):
             typer.echo(f"{status:>9}  {written}")
         if not quiet:
             for line in init_summary(generated.plan, generated.notes):

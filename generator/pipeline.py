@@ -8,11 +8,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .answers import CustomValue
 from .answersfile import (
     Asker,
     BinaryAsker,
@@ -20,6 +21,7 @@ from .answersfile import (
     StoredAnswers,
     answer_values,
     answers_toml,
+    last_answers_path,
     read_answers_file,
     resolve,
     user_defaults_layer,
@@ -30,7 +32,7 @@ from .plan import BuildPlan, make_plan
 from .render import RenderedFile, render
 from .state import ANSWERS_NAME, answers_path, record_generated, same_template_set, stored_template, template_record
 from .templateset import TemplateSet, load_template_set
-from .write import FileOutcome, compare, write_files, write_if_changed
+from .write import FileOutcome, atomic_write, compare, write_files, write_if_changed
 
 if TYPE_CHECKING:
     from .update import MergeResult
@@ -94,13 +96,23 @@ def preview(generated: Generated) -> list[FileOutcome]:
     return compare([*generated.files, generated.answers_file], generated.project.target)
 
 
-def save(generated: Generated, force: bool) -> list[tuple[str, Path]]:
-    """Write the files (refusing to overwrite edited ones unless forced), their base copies and the answers file."""
+def save(generated: Generated, force: bool, skip: Collection[str] = (), consented: Collection[str] = ()) -> list[tuple[str, Path]]:
+    """Write the files (refusing to overwrite edited ones unless forced or `consented`), their base copies and
+    the answers file. Files named in `skip` (the wizard's "keep mine") are left as they are, with no base copy.
+    """
     target = generated.project.target
-    outcomes = write_files(list(generated.files), target, force=force)
-    record_generated(list(generated.files), target)
+    files = [f for f in generated.files if f.name not in skip]
+    outcomes = write_files(files, target, force=force, consented=consented)
+    record_generated(files, target)
     answers_status = write_if_changed(target / generated.answers_file.name, generated.answers_file.content)
     return [(o.status, target / o.name) for o in outcomes] + [(answers_status, target / generated.answers_file.name)]
+
+
+def keep_answers(template_set: TemplateSet, values: Mapping[str, CustomValue]) -> Path:
+    """Keep a run's answers outside the project (the user's state folder), for `init --answers` to resume from."""
+    path = last_answers_path()
+    atomic_write(path, answers_toml(values, template_record(template_set, path), template_set.version))
+    return path
 
 
 def stored(project: Project, template: Path | None) -> Stored:

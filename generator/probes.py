@@ -9,6 +9,7 @@ fits every server whatever it speaks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from . import features, runtimes, syspackages
 from .errors import UsageError
@@ -16,7 +17,14 @@ from .features import Request, Resolution
 from .inspect import Binary, ProjectFacts
 from .lockfile import Lock
 
-KINDS = ("http", "tcp", "exec", "none")
+# Each kind of healthcheck, with the line the wizard shows beside it.
+KIND_HELP = MappingProxyType({
+    "http": "an HTTP request to the container's own address (any status line, or a 2xx with a health path)",
+    "tcp": "a TCP connect to the HTTP port on the container's own address",
+    "exec": "a command run in the container (the binary with arguments, or any command of the image)",
+    "none": "no healthcheck",
+})
+KINDS = tuple(KIND_HELP)
 
 # Crates whose presence means the program serves HTTP/1. Feature-gated ones count only when a
 # package of the build asks for a serving feature directly (the lock does not record features).

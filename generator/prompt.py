@@ -30,18 +30,51 @@ class Wizard:
     def _io(self) -> dict[str, Any]:
         return {key: value for key, value in (("input", self.input), ("output", self.output)) if value is not None}
 
-    def ask(self, question: Question, default: CustomValue | None, so_far: SoFar) -> CustomValue:
+    def ask(self, question: Question, default: CustomValue | None, so_far: SoFar, offered: Sequence[str] = ()) -> CustomValue:
+        """One question; `offered` (what the project declares) turns a list question into a checklist."""
         message = f"{question.help}"
+        help_of = question.choice_help
         if question.type == "choice":
             choices = question.choices_for(so_far)
             start = default if default in choices else choices[0]
-            return questionary.select(message, choices=list(choices), default=start, **self._io()).unsafe_ask()
+            return self._select(message, [(c, help_of.get(c)) for c in choices], start)
+        if question.type == "bool" and help_of:
+            picked = self._select(message, [(word, help_of.get(word)) for word in ("yes", "no")], "yes" if default else "no")
+            return picked == "yes"
         if question.type == "bool":
             return questionary.confirm(message, default=bool(default), **self._io()).unsafe_ask()
+        if question.type == "list" and offered:
+            chosen = default if isinstance(default, tuple) else ()
+            items = dict.fromkeys((*offered, *chosen))  # an earlier answer the project no longer declares stays visible
+            boxes = [questionary.Choice(item, value=item, checked=item in chosen) for item in items]
+            return tuple(questionary.checkbox(message, choices=boxes, **self._io()).unsafe_ask())
         text = questionary.text(
             message, default=_as_text(question, default), validate=validator(question, so_far), **self._io()
         ).unsafe_ask()
         return parse_text(question, text)
+
+    def _select(self, message: str, choices: Sequence[tuple[str, str | None]], start: str) -> str:
+        """A choice per line, each with its description beside it."""
+        width = max(len(value) for value, _ in choices)
+        titled = [questionary.Choice(f"{value:<{width}}  {text}" if text else value, value=value) for value, text in choices]
+        default = next(c for c in titled if c.value == start)
+        return questionary.select(message, choices=titled, default=default, **self._io()).unsafe_ask()
+
+    def confirm(self, message: str, default: bool = True) -> bool:
+        return questionary.confirm(message, default=default, **self._io()).unsafe_ask()
+
+    def existing_file(self, name: str, diff: str) -> str:
+        """What to do with a file that is there with other content: "overwrite" or "skip" (after any number of diffs)."""
+        choices = [
+            questionary.Choice("overwrite: replace it with the generated file", value="overwrite"),
+            questionary.Choice("skip: keep your file as it is", value="skip"),
+            questionary.Choice("show the diff between your file and the generated one", value="diff"),
+        ]
+        while True:
+            choice = questionary.select(f"{name} exists with other content.", choices=choices, **self._io()).unsafe_ask()
+            if choice != "diff":
+                return choice
+            print(diff or "(no difference)")
 
     def ask_binary(self, binaries: Sequence[Binary], default: Binary | None) -> Binary:
         choices = [questionary.Choice(f"{b.name} (package {b.package})", value=i) for i, b in enumerate(binaries)]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from .answers import CustomValue
 from .errors import UsageError
@@ -24,6 +25,7 @@ SoFar = Mapping[str, CustomValue | None]
 Condition = Callable[[SoFar], bool]
 Check = Callable[[CustomValue, SoFar], None]
 Inspected = Callable[[ProjectFacts, SoFar], CustomValue | None]
+Offered = Callable[[ProjectFacts, SoFar], tuple[str, ...]]
 
 
 def always(_so_far: SoFar) -> bool:
@@ -52,6 +54,9 @@ class Question:
     choice_works: Callable[[str, SoFar], bool] | None = None  # a choice that cannot work with the earlier answers is left out
     default_warning: Callable[[CustomValue, SoFar], str | None] | None = None  # said when the default was taken
     picks_binary: bool = False  # package and bin: resolved together, from the project's binaries
+    # One line per choice, beside it in the wizard (a bool's keys are "yes" and "no": shown as a choice of two).
+    choice_help: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), compare=False)
+    offered: Offered | None = None  # a list answer's items the project declares: a checklist, not asked when empty
 
     def default_for(self, so_far: SoFar) -> CustomValue | None:
         return self.default(so_far) if callable(self.default) else self.default

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import fields
+from types import MappingProxyType
 
 from . import answers as rules
 from . import contract, ports, probes, runtimes, rustrelease
@@ -119,6 +120,12 @@ def _check_health_exec(values: CustomValue, _so_far: SoFar) -> None:
         probes.check_health_exec(values)
 
 
+def _declared_features(facts: ProjectFacts, so_far: SoFar) -> tuple[str, ...]:
+    """The features the chosen binary's package declares (its `default` aside: it is on already)."""
+    package = facts.workspace.package(_text(so_far.get("package")) or "")
+    return tuple(sorted(name for name in package.features if name != "default")) if package else ()
+
+
 def _customised(so_far: SoFar) -> bool:
     """The wizard's gate: the contract questions are asked when the app does not read the built-in variables."""
     return so_far.get("default_env") is False
@@ -147,9 +154,17 @@ BUILTIN = (
     Question("package", "str", "Package that holds the binary (workspaces).", flag="--package", default_text="inferred", picks_binary=True),
     Question("bin", "str", "Binary to build and run.", flag="--bin", default_text="the primary binary", picks_binary=True),
     Question(
-        "features", "list", "Cargo features to enable (comma-separated).", _D.features, check=_each(rules.check_feature), flag="--features"
+        "features",
+        "list",
+        "Cargo features to enable (comma-separated).",
+        _D.features,
+        check=_each(rules.check_feature),
+        flag="--features",
+        offered=_declared_features,
     ),
-    Question("runtime", "choice", runtimes.help_text(), _D.runtime, choices=rules.RUNTIMES, flag="--runtime"),
+    Question(
+        "runtime", "choice", runtimes.help_text(), _D.runtime, choices=rules.RUNTIMES, flag="--runtime", choice_help=runtimes.choice_help()
+    ),
     Question(
         "strategy",
         "choice",
@@ -157,6 +172,7 @@ BUILTIN = (
         _D.strategy,
         choices=rules.STRATEGIES,
         flag="--strategy",
+        choice_help=rules.STRATEGY_HELP,
     ),
     Question(
         "nodes",
@@ -176,6 +192,10 @@ BUILTIN = (
         _D.default_env,
         flag="--default-env",
         negative_flag="--no-default-env",
+        choice_help=MappingProxyType({
+            "yes": "each node is told NODE_ID, PEERS, HTTP_PORT, RAFT_PORT and DATA_DIR",
+            "no": "customise: the app's own ids, environment variables, arguments and ports",
+        }),
     ),
     Question(
         "id_base",
@@ -286,12 +306,21 @@ BUILTIN = (
         inspected=_inspected_rust_version,
         default_text=f"the toolchain pin, else the newest of MSRV and {BASELINE_RUST}",
     ),
-    Question("optimize", "choice", "Release profile tuning.", _D.optimize, choices=rules.OPTIMIZATIONS, flag="--optimize"),
+    Question(
+        "optimize",
+        "choice",
+        "Release profile tuning.",
+        _D.optimize,
+        choices=rules.OPTIMIZATIONS,
+        flag="--optimize",
+        choice_help=rules.OPTIMIZATION_HELP,
+    ),
     Question(
         "healthcheck",
         "choice",
         "Container healthcheck, sent to the container's own address: http, tcp (a connect), exec (a command in the image) or none.",
         choices=rules.HEALTHCHECKS,
+        choice_help=probes.KIND_HELP,
         check=_check_healthcheck,
         flag="--healthcheck",
         choice_works=_healthcheck_works,

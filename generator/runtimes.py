@@ -136,6 +136,10 @@ def get(name: str) -> Runtime:
     return _BY_NAME[name]
 
 
+def choice_help() -> Mapping[str, str]:
+    """What the wizard shows beside each runtime: its image and what it has."""
+    return MappingProxyType({r.name: f"{r.image}: {r.help}" for r in RUNTIMES})
+
 
 def help_text() -> str:
     """`--runtime` help: every runtime with what it is."""

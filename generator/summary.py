@@ -47,3 +47,23 @@ def _probe(check: HealthCheck | None, port: int) -> str:
     path = check.command[-1] if check.command[-2:-1] == ("probe",) else None
     wanted = f"GET {path}, wanting a 2xx" if path else "GET /, any HTTP reply"
     return f"HTTP on port {port} at the container's own address: {wanted}"
+
+
+def before_writing(plan: BuildPlan, fates: Sequence[tuple[str, str]]) -> list[str]:
+    """What the wizard shows before it asks to write: each file's fate, the build, the cluster, and node 0's contract."""
+    cluster, image = plan.cluster, plan.image
+    first = cluster.nodes[0]
+    width = max(len(name) for name, _ in fates)
+    lines = ["", "about to write:"]
+    lines += [f"  {name:<{width}}  {fate}" for name, fate in fates]
+    lines += [
+        f"build:      `{plan.binary}` (package {plan.package}) with Rust {image.rust_version}, {image.build.strategy}, "
+        f"cargo build {' '.join(image.build.cargo_args)}",
+        f"image:      {image.tag} from {image.base_image}, packages: {' '.join(image.runtime_packages.names) or 'none'}",
+        f"cluster:    {len(cluster.nodes)} node(s), {first.service} on {_host(first.ports[0])}",
+        f"{first.service} (id {first.id}) is told:",
+    ]
+    env = (*cluster.env, *first.env)
+    lines += [f"  {line}" for line in contract.describe(env, first.command)] or ["  nothing"]
+    lines.append(f"probed by:  {_probe(image.healthcheck, image.ports[0].number)}")
+    return lines

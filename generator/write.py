@@ -6,6 +6,7 @@ import difflib
 import os
 import re
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,10 +42,11 @@ def compare(files: list[RenderedFile], output_dir: Path) -> list[FileOutcome]:
     return outcomes
 
 
-def write_files(files: list[RenderedFile], output_dir: Path, *, force: bool) -> list[FileOutcome]:
-    """Write every file, or none: conflicts without --force stop the run before anything is written."""
+def write_files(files: list[RenderedFile], output_dir: Path, *, force: bool, consented: Collection[str] = ()) -> list[FileOutcome]:
+    """Write every file, or none: conflicts without --force stop the run before anything is written,
+    except in the files the user agreed to have overwritten (`consented`, in the wizard)."""
     outcomes = compare(files, output_dir)
-    conflicts = [o.name for o in outcomes if o.status == "conflict"]
+    conflicts = [o.name for o in outcomes if o.status == "conflict" and o.name not in consented]
     if conflicts and not force:
         raise ScaffoldError(
             f"{output_dir}: {', '.join(conflicts)} already exist with other content; nothing was written. "

@@ -22,6 +22,14 @@ def no_user_defaults(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("SCAFFOLD_CONFIG", str(tmp_path_factory.getbasetemp() / "no-user-defaults.toml"))
 
 
+@pytest.fixture(autouse=True)
+def user_state(monkeypatch, tmp_path):
+    """Where the wizard keeps the answers of a run that wrote nothing: per test, never the developer's own."""
+    state = tmp_path / "user-state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    return state
+
+
 @pytest.fixture
 def sample(tmp_path):
     """sample("raft-node") -> a private copy of that sample crate."""

@@ -204,7 +204,10 @@ def _port_names(named: tuple[NamedPort, ...]) -> list[tuple[str, str]]:
 def _contract(answers: Answers, view: ClusterView, pods: tuple[Pod, ...]) -> Contract:
     per_node = plan_cluster.node_env(answers, view)
     user_keys = {contract.parse_node_env(text)[0]: text for text in answers.node_env}
-    env = [EnvVar(podtemplate.POD_NAME, field_path="metadata.name"), EnvVar(podtemplate.POD_INDEX, field_path=f"metadata.labels['{POD_INDEX_LABEL}']")]
+    env = [
+        EnvVar(podtemplate.POD_NAME, field_path="metadata.name"),
+        EnvVar(podtemplate.POD_INDEX, field_path=f"metadata.labels['{POD_INDEX_LABEL}']"),
+    ]
     for position, (key, first) in enumerate(per_node[0]):
         if key in (podtemplate.POD_NAME, podtemplate.POD_INDEX):
             raise UsageError(f"--node-env {key}=...: the Kubernetes output sets {key} itself (the pod's own name and index); rename it")

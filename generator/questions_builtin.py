@@ -143,7 +143,7 @@ def _clustered(so_far: SoFar) -> bool:
 
 _D = Answers()  # the dataclass defaults are the template defaults of the built-in questions
 
-BUILTIN = (
+BUILTIN: tuple[Question, ...] = (
     Question("package", "str", "Package that holds the binary (workspaces).", flag="--package", default_text="inferred", picks_binary=True),
     Question("bin", "str", "Binary to build and run.", flag="--bin", default_text="the primary binary", picks_binary=True),
     Question(

@@ -22,8 +22,8 @@ from generator.check_kubernetes import check_kubernetes
 from generator.errors import UsageError
 from generator.inspect import inspect_project
 from generator.plan import make_plan
-from generator.plan_kubernetes import make_kubernetes
 from generator.plan_image import InstalledBinary, User
+from generator.plan_kubernetes import make_kubernetes
 from generator.render import render
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample-crates"

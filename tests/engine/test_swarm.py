@@ -1,6 +1,7 @@
 """End to end: the generated stack.yml runs a working Raft cluster on a single-node Docker Swarm.
 
-For N = 3 and N = 5, on a private copy of sample-crates/raft-node:
+For N = 3 (the built-in contract) and N = 5 (a peer list naming every node, as for Kubernetes), on a
+private copy of sample-crates/raft-node:
 
 1. ``scaffold init --target swarm`` with an image reference of this run, then the image is built
    from the generated Dockerfile (a stack never builds) and the stack deployed with
@@ -168,14 +169,18 @@ def wait_for_leader(stack: Stack, services: list[str], bound: float, min_term: i
     pytest.fail(f"no agreed leader among {services} within {bound:.0f}s: {json.dumps(last)}")
 
 
-@pytest.mark.parametrize("nodes", [3, 5])
-def test_generated_stack_elects_fails_over_and_is_removed(docker, swarm, tmp_path, nodes):
+# With 5 nodes the peer list names every node, as the Kubernetes output needs: raft-node skips its own entry.
+ALL_PEERS = 'PEERS={{ cluster.nodes | map(attribute="raft_address") | join(",") }}'
+
+
+@pytest.mark.parametrize(("nodes", "peers"), [(3, ()), (5, ("--node-env", ALL_PEERS))], ids=["3-others", "5-everyone"])
+def test_generated_stack_elects_fails_over_and_is_removed(docker, swarm, tmp_path, nodes, peers):
     timings: dict[str, float] = {}
     crate = copy_sample("raft-node", tmp_path)
     image = docker.tag("raft-node")
     gen = subprocess.run(
         [sys.executable, "-m", "generator.main", "init", str(crate), "--no-input", "-q", "--target", "swarm", "--nodes", str(nodes),
-         "--image", image, "--node-env", "APP_TEXT={% raw %}" + LITERAL + "{% endraw %}"],
+         "--image", image, "--node-env", "APP_TEXT={% raw %}" + LITERAL + "{% endraw %}", *peers],
         cwd=REPO_ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120,
     )
     assert gen.returncode == 0, gen.stderr
@@ -202,6 +207,10 @@ def test_generated_stack_elects_fails_over_and_is_removed(docker, swarm, tmp_pat
         timings["agreed leader"] = took
         statuses = {s: stack.status(s) for s in services}
         assert sorted(st["id"] for st in statuses.values()) == [str(i) for i in range(nodes)]
+        # No node counts itself among its peers; the leader hears from every other node.
+        assert all(st["id"] not in st["peers_seen"] for st in statuses.values()), statuses
+        assert sorted(statuses[next(s for s, st in statuses.items() if st["id"] == leader)]["peers_seen"]) == sorted(
+            st["id"] for st in statuses.values() if st["id"] != leader), statuses
         for service in services:
             assert stack.exec(service, "printenv", "APP_TEXT") == LITERAL + "\n"
 

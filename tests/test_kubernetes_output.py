@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from generator import runtimes
+from generator import podtemplate, runtimes
 from generator.answers import Answers
 from generator.check_kubernetes import check_kubernetes
 from generator.errors import UsageError
@@ -24,6 +26,7 @@ from generator.inspect import inspect_project
 from generator.plan import make_plan
 from generator.plan_image import InstalledBinary, User
 from generator.plan_kubernetes import make_kubernetes
+from generator.podtemplate import Part, Pod
 from generator.render import render
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample-crates"
@@ -192,3 +195,39 @@ def test_a_broken_manifest_is_rejected(tmp_path, edit, rule):
     broken = {name: text.replace(*edit) for name, text in files.items()}
     assert broken != files, "the edit must change a file"
     assert any(line.startswith(rule) for line in findings(broken, tmp_path)), findings(broken, tmp_path)
+
+
+# --- one pod template: the substitutions -------------------------------------------------------------
+
+
+def test_a_value_is_expressed_with_the_fewest_substitutions_that_fit_every_pod():
+    pods = [Pod(f"app-{i}", i) for i in range(1, 4)]
+    literal = podtemplate.express(["threads 1 on 10.0.0.1"] * 3, pods)
+    assert literal == (Part("threads 1 on 10.0.0.1"),)
+    values = [f"--id={i} --threads 1 --name app-{i}.peers" for i in range(1, 4)]
+    own = podtemplate.express(values, pods)
+    assert own is not None and [podtemplate.expand(own, pod) for pod in pods] == values
+    assert Part("", "POD_NAME") in own and Part("", "POD_INDEX") in own
+    assert podtemplate.express(["app-2,app-3", "app-1,app-3", "app-1,app-2"], pods) is None  # the others: no template
+    assert podtemplate.express(["x12", "x2", "x3"], pods) is None  # 12 is not the id 1
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    namespace=st.from_regex(r"\A[a-z][a-z0-9-]{0,20}[a-z0-9]\Z"),
+    image=st.sampled_from(["app", "ghcr.io/me/app:1.0", "localhost:5000/a/b:v1", "r.example/x@sha256:" + "0" * 64]),
+    size=st.sampled_from(["1Gi", "500Mi", "2.5Gi", "10G"]),
+    service_type=st.sampled_from(["ClusterIP", "NodePort", "LoadBalancer"]),
+    anti_affinity=st.sampled_from(["preferred", "required"]),
+    readiness=st.sampled_from([{}, {"ready_path": "/ready"}, {"ready_command": ("/bin/true",)}, {"healthcheck": "exec"}]),
+    nodes=st.integers(1, 7),
+)
+def test_any_kubernetes_answers_pass_the_schemas_and_our_rules(tmp_path_factory, namespace, image, size, service_type,
+                                                                anti_affinity, readiness, nodes):
+    files = kubernetes_files(nodes=nodes, namespace=namespace, image=image, storage_size=size, service_type=service_type,
+                             anti_affinity=anti_affinity, pull_secret="regcred", node_env=(ALL_PEERS,), **readiness)
+    assert findings(files, tmp_path_factory.mktemp("k8s")) == []
+    found = objects(files)
+    assert found["Service/raft-node"]["spec"]["type"] == service_type
+    assert found["StatefulSet"]["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == size
+    assert yaml.safe_load(files["k8s/kustomization.yaml"])["namespace"] == namespace

@@ -188,10 +188,12 @@ def test_names_kubernetes_cannot_take_are_mapped_and_shown():
         (("maxUnavailable: 1", "maxUnavailable: 2"), "SC403"),  # 2 of 3 down breaks quorum
         (("publishNotReadyAddresses: true", "publishNotReadyAddresses: false"), "SC406"),
         (("serviceName: \"raft-node-peers\"", "serviceName: \"raft-node-peer\""), "SC405"),
+        # Liveness asking what readiness asks (here /ready, which may wait for a leader): restart storms.
+        (("livenessProbe:\n            tcpSocket:\n", "livenessProbe:\n            httpGet:\n              path: \"/ready\"\n"), "SC404"),
     ],
 )
 def test_a_broken_manifest_is_rejected(tmp_path, edit, rule):
-    files = kubernetes_files(nodes=3, **CONTRACTS["builtin"])
+    files = kubernetes_files(nodes=3, ready_path="/ready", **CONTRACTS["builtin"])
     broken = {name: text.replace(*edit) for name, text in files.items()}
     assert broken != files, "the edit must change a file"
     assert any(line.startswith(rule) for line in findings(broken, tmp_path)), findings(broken, tmp_path)

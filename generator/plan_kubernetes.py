@@ -55,6 +55,11 @@ class Contract:
     env: tuple[EnvVar, ...]  # POD_NAME and POD_INDEX first: later values refer to them
     args: tuple[tuple[Part, ...], ...]  # the container's args (the image's entrypoint is the binary)
 
+    @property
+    def secret_keys(self) -> tuple[str, ...]:
+        """The variables read from the Names.env_secret Secret, which must exist before the pods start."""
+        return tuple(var.name for var in self.env if var.secret_key)
+
 
 @dataclass(frozen=True)
 class Probe:

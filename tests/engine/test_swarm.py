@@ -7,7 +7,8 @@ private copy of sample-crates/raft-node:
    from the generated Dockerfile (a stack never builds) and the stack deployed with
    ``docker stack deploy --resolve-image never`` (nothing is pulled);
 2. every node service's task becomes ``healthy`` through the generated healthcheck;
-3. the nodes agree on one leader; a value holding `$` and Swarm's own `{{ }}` reaches them literally;
+3. the tasks run read-only, without capabilities, under an init, with a tmpfs /tmp; the nodes agree on
+   one leader; a value holding `$` and Swarm's own `{{ }}` reaches them literally;
 4. the leader's service scaled to 0, the others elect a new leader in a higher term;
 5. ``docker stack rm`` leaves no container or network of the stack; its volumes are removed.
 
@@ -203,6 +204,11 @@ def test_generated_stack_elects_fails_over_and_is_removed(docker, swarm, tmp_pat
             time.sleep(1)
         timings["healthy"] = time.monotonic() - t0
 
+        # The hardening a stack task keeps (security_opt and the tmpfs: key are ignored, so the file has neither).
+        fmt = ("{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}} {{.HostConfig.Init}} "
+               "{{range .Mounts}}{{.Destination}}={{.Type}} {{end}}")
+        hardening = docker.engine.cmd("inspect", "--format", fmt, stack.container(services[0]) or "").stdout.split()
+        assert hardening[:3] == ["true", "[ALL]", "true"] and "/tmp=tmpfs" in hardening and "/data=volume" in hardening, hardening
         leader, term, took = wait_for_leader(stack, services, ELECTION_BOUND)
         timings["agreed leader"] = took
         statuses = {s: stack.status(s) for s in services}

@@ -26,7 +26,7 @@ def init_summary(plan: BuildPlan, notes: Sequence[str] = ()) -> list[str]:
         lines.append(f"kubernetes: push {plan.kubernetes.image}, then kubectl apply -k k8s   (Kubernetes {plan.kubernetes.min_version}+)")
     if plan.swarm is not None:
         lines.append(f"swarm:      push {plan.swarm.image}, then docker stack deploy --resolve-image never -c stack.yml STACK")
-    for node in cluster.nodes:
+    for node in cluster.nodes if "compose" in plan.targets else ():  # the compose file's published ports
         http, *others = node.ports
         named = "".join(f", {_host(p)}->{p.container}" for p in others)
         lines.append(f"  {node.service} (id {node.id}): http://{_host(http)}/{named}")

@@ -185,6 +185,8 @@ QUESTION = TEMPLATE + FILES + '[[questions]]\nname = "q"\n'
         (TEMPLATE + '[[files]]\npath = ".scaffold/a"\ntemplate = "a.j2"\n', ".scaffold"),
         (TEMPLATE + 'extra = 1\n' + FILES, "unknown key 'extra'"),
         (TEMPLATE + FILES + 'context = "no"\n', "`context` is true"),
+        (TEMPLATE + FILES + 'target = "nomad"\n', "`target` is one of compose, kubernetes, swarm"),
+        (TEMPLATE + FILES + 'target = []\n', "`target` is one of compose, kubernetes, swarm"),
         (TEMPLATE + FILES + '[[questions]]\nname = "nodes"\n', "already taken"),
         (QUESTION + 'type = "float"\n', "type 'float'"),
         (QUESTION + 'type = "choice"\n', "choices"),
@@ -203,3 +205,13 @@ def test_manifest_errors_are_clear(tmp_path, manifest, needle):
     with pytest.raises(ScaffoldError, match=None) as error:
         load_template_set(folder)
     assert needle in str(error.value)
+
+
+def test_a_file_without_a_target_is_written_for_every_target_and_one_with_targets_only_for_them(tmp_path):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "a.j2").write_text("a\n")
+    (folder / "template.toml").write_text(TEMPLATE + FILES + '[[files]]\npath = "b"\ntemplate = "a.j2"\ntarget = ["swarm", "kubernetes"]\n')
+    every, some = load_template_set(folder).files
+    assert every.rendered_for(("compose",)) and every.rendered_for(("swarm",))
+    assert some.targets == ("swarm", "kubernetes") and not some.rendered_for(("compose",)) and some.rendered_for(("compose", "swarm"))

@@ -108,7 +108,7 @@ def make_plan(facts: ProjectFacts, answers: Answers, outputs: tuple[OutputFile, 
         kubernetes = make_kubernetes(answers, binary.name, image.tag, image.user, installed, image.healthcheck, named)
         warnings += kubernetes.warnings
     if "swarm" in answers.targets:
-        swarm = make_swarm(answers, cluster)
+        swarm = make_swarm(answers, cluster, binary.name)
         warnings += swarm.warnings
     return BuildPlan(
         schema_version=SCHEMA_VERSION,

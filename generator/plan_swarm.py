@@ -50,8 +50,20 @@ class SwarmPlan:
     warnings: tuple[str, ...]
 
 
-def make_swarm(answers: Answers, cluster: ClusterPlan) -> SwarmPlan:
+MAX_TASK_NAME = 63  # `<stack>_<service>` becomes a DNS name and a container hostname prefix
+
+
+def make_swarm(answers: Answers, cluster: ClusterPlan, binary: str) -> SwarmPlan:
     warnings = []
+    prefix = cluster.nodes[0].service.rsplit("-", 1)[0]
+    if prefix != binary:
+        warnings.append(f"Swarm names: binary {binary} becomes {prefix} in the service names (DNS)")
+    room = MAX_TASK_NAME - 1 - max(len(node.service) for node in cluster.nodes)
+    if room < 8:
+        warnings.append(
+            f"Swarm: service {cluster.nodes[-1].service} leaves {max(room, 0)} characters for the stack name "
+            f"(`STACK_{cluster.nodes[-1].service}` must fit in {MAX_TASK_NAME}); use a short stack name"
+        )
     if answers.swarm_publish:
         warnings.append(
             f"Swarm: published ports are mode: host, bound on every interface of the machine that runs each node; "

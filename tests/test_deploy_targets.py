@@ -7,6 +7,7 @@ which builds a kustomization offline. The Swarm engine run is tests/engine/test_
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ from generator.check_swarm import check_swarm
 from generator.errors import UsageError
 from generator.inspect import inspect_project
 from generator.plan import make_plan
+from generator.plan_swarm import make_swarm
 from generator.render import render
 from tests.samples import SAMPLES
 from tests.test_kubernetes_output import ALL_PEERS, expand, objects, pod_view
@@ -152,6 +154,16 @@ def test_published_stack_ports_are_mode_host_and_the_address_warning_is_given(tm
     ports = yaml.safe_load(text)["services"]["raft-node-2"]["ports"]
     assert ports == [{"target": 8080, "published": 8082, "protocol": "tcp", "mode": "host"},
                      {"target": 6379, "published": 6381, "protocol": "tcp", "mode": "host"}]
+
+
+def test_swarm_names_the_binary_cannot_keep_are_shown():
+    plan = make_plan(raft_node(), Answers(targets=("swarm",)))
+    assert not any(w.startswith("Swarm names") for w in plan.warnings)
+    long = tuple(dataclasses.replace(n, service=f"{'a' * 55}-{n.index}") for n in plan.cluster.nodes)
+    cluster = dataclasses.replace(plan.cluster, nodes=long)
+    warnings = make_swarm(Answers(targets=("swarm",)), cluster, "A" * 55).warnings
+    assert f"Swarm names: binary {'A' * 55} becomes {'a' * 55} in the service names (DNS)" in warnings
+    assert any("leaves 5 characters for the stack name" in w for w in warnings)
 
 
 def test_a_broken_stack_file_is_rejected(tmp_path):

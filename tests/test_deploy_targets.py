@@ -80,6 +80,10 @@ def test_the_targets_are_recorded_and_update_adds_and_updates_their_files(sample
     assert grown.returncode == 0, grown.stderr + grown.stdout
     assert objects({"s": (crate / "k8s/statefulset.yaml").read_text()})["StatefulSet"]["spec"]["replicas"] == 5
     assert "raft-node-4" in (crate / "stack.yml").read_text() and "# mine" in (crate / "k8s/services.yaml").read_text()
+    dropped = run_scaffold("update", str(crate), "--target", "compose")
+    assert dropped.returncode == 0, dropped.stderr
+    assert "warning: stack.yml: no longer generated" in dropped.stderr and "k8s/statefulset.yaml: no longer" in dropped.stderr
+    assert (crate / "stack.yml").is_file() and "raft-node-4" in (crate / "stack.yml").read_text()  # left as it is
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,8 @@ MIN_VERSION = "1.28"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
 NAME_LABEL = "app.kubernetes.io/name"
 _PORT_NAME = 15  # IANA service names: at most 15 characters
+# What a small Raft node asks of the scheduler, and the time it gets to leave after SIGTERM.
+CPU_REQUEST, MEMORY_REQUEST, TERMINATION_GRACE = "100m", "64Mi", 30
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,7 @@ def make_kubernetes(
         probes=_probes(answers, health, installed),
         storage=Storage("data", answers.storage_size, answers.data_dir),
         security=Security(user, answers.read_only),
-        scheduling=Scheduling(answers.anti_affinity, max_unavailable, 30, "100m", "64Mi"),
+        scheduling=Scheduling(answers.anti_affinity, max_unavailable, TERMINATION_GRACE, CPU_REQUEST, MEMORY_REQUEST),
         network=Network(
             (ContainerPort("http", answers.http_port), *(ContainerPort(port_names[p.name], p.port) for p in named)),
             ContainerPort("raft", answers.raft_port) if answers.nodes > 1 else None,

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from . import contract, probes, runtimes, rustrelease
+from . import clusternames, contract, deploytargets, probes, runtimes, rustrelease
 from .errors import UsageError
 
 RUNTIMES = runtimes.NAMES
@@ -29,6 +29,8 @@ OPTIMIZATION_HELP = MappingProxyType({
 STRATEGIES = tuple(STRATEGY_HELP)
 OPTIMIZATIONS = tuple(OPTIMIZATION_HELP)
 HEALTHCHECKS = probes.KINDS
+SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
+ANTI_AFFINITY = ("preferred", "required")
 MAX_NODES = 99  # one published port each; larger clusters are not a compose file's job
 
 PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
@@ -72,6 +74,17 @@ class Answers:
     rust_log: str = "info"
     build_packages: tuple[str, ...] = ()
     runtime_packages: tuple[str, ...] = ()
+    # Where the cluster runs (deploytargets.py), and what only an orchestrator's output reads.
+    targets: tuple[str, ...] = ("compose",)
+    image: str | None = None  # the image reference a cluster pulls; None: the local tag `<name>:latest`
+    pull_secret: str | None = None  # Kubernetes imagePullSecrets entry
+    namespace: str | None = None  # the kustomization's namespace; None: the one kubectl is using
+    service_type: str = "ClusterIP"  # the Kubernetes client Service's type
+    storage_size: str = "1Gi"  # each pod's data volume claim
+    anti_affinity: str = "preferred"  # pods on distinct machines: preferred, or required
+    ready_path: str | None = None  # Kubernetes readiness: an HTTP GET of this path (a 2xx or 3xx)
+    ready_command: tuple[str, ...] = ()  # Kubernetes readiness: this command in the container
+    swarm_publish: bool = False  # publish the client ports of a Swarm stack (mode: host, every interface)
     # Answers to a template set's own questions, as (name, value) pairs sorted by name.
     custom: tuple[tuple[str, CustomValue], ...] = ()
 
@@ -117,6 +130,7 @@ def validate(answers: Answers) -> list[str]:
         check_health_argument(argument)
     check_data_dir(answers.data_dir)
     check_rust_log(answers.rust_log)
+    check_orchestrator(answers)
     warnings = []
     if answers.nodes > 1 and answers.nodes % 2 == 0:
         warnings.append(
@@ -125,6 +139,24 @@ def validate(answers: Answers) -> list[str]:
     if answers.publish_address not in ("127.0.0.1", "[::1]"):
         warnings.append(f"ports are published on {answers.publish_address}, reachable from other machines")
     return warnings
+
+
+def check_orchestrator(answers: Answers) -> None:
+    """The answers only Kubernetes and Swarm read, checked whatever the targets (they are recorded all the same)."""
+    deploytargets.check_targets(answers.targets)
+    check_choice("--service-type", answers.service_type, SERVICE_TYPES)
+    check_choice("--anti-affinity", answers.anti_affinity, ANTI_AFFINITY)
+    for value, check in ((answers.image, clusternames.check_image), (answers.pull_secret, clusternames.check_pull_secret),
+                         (answers.namespace, clusternames.check_namespace)):
+        if value is not None:
+            check(value)
+    clusternames.check_storage_size(answers.storage_size)
+    if answers.ready_path is not None:
+        check_health_path(answers.ready_path, "--ready-path")
+    if answers.ready_path is not None and answers.ready_command:
+        raise UsageError("--ready-path and --ready-command both set the readiness probe; keep one")
+    for argument in answers.ready_command:
+        check_ready_argument(argument)
 
 
 # --- single-answer rules ---------------------------------------------------------------------------
@@ -191,14 +223,19 @@ def check_package_name(flag: str, package: str) -> None:
         raise UsageError(f"{flag} {package!r}: not a package name")
 
 
-def check_health_path(path: str) -> None:
+def check_health_path(path: str, flag: str = "--health-path") -> None:
     if not HTTP_PATH.match(path):
-        raise UsageError(f"--health-path {path!r}: expected a URL path such as /health")
+        raise UsageError(f"{flag} {path!r}: expected a URL path such as /health")
 
 
 def check_health_argument(argument: str) -> None:
     if not ARGUMENT.match(argument):
         raise UsageError(f"--health-command {argument!r}: use plain words (letters, digits, . _ = : / + -)")
+
+
+def check_ready_argument(argument: str) -> None:
+    if not argument or "\x00" in argument or "\n" in argument or "\r" in argument:
+        raise UsageError(f"--ready-command {argument[:40]!r}: an argument is non-empty, without a NUL or a line break")
 
 
 def check_data_dir(directory: str) -> None:

@@ -270,7 +270,8 @@ def _probe_rules(
         handler = {k: v for k, v in liveness.items() if k in ("httpGet", "exec", "grpc", "tcpSocket")}
         ready = {k: v for k, v in (readiness or {}).items() if k in handler} if isinstance(readiness, dict) else {}
         name = container.get("name", "?")
-        if handler and handler == ready:
+        # The same connect for both is fine: a TCP connect proves the process listens and asks nothing of the cluster.
+        if handler and handler == ready and set(handler) != {"tcpSocket"}:
             yield "SC404", obj.line(*at, "livenessProbe"), {"container": name, "problem": "is the readiness probe"}
         elif "leader" in str(handler).lower():
             yield "SC404", obj.line(*at, "livenessProbe"), {"container": name, "problem": "asks about the leader"}

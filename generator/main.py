@@ -126,7 +126,7 @@ def update_command(
 ) -> None:
     """Re-render from .scaffold/answers.toml and merge into the files, keeping your edits; flags change answers."""
     with _handled_errors():
-        from .update import overwrite, skip
+        from .update import no_longer_generated, overwrite, skip
 
         project = pipeline.open_project(path, output_dir)
         stored = pipeline.stored(project, template)
@@ -137,6 +137,8 @@ def update_command(
         generated = pipeline.generate(project, stored.template_set, layers)
         _warn(generated.warnings)
         results = pipeline.merge(generated)
+        _warn(f"{name}: no longer generated (its target is not chosen); left as it is: delete it if unused"
+              for name in no_longer_generated(list(generated.files), project.target))
         if dry_run:
             for result in results:
                 typer.echo(result.diff if result.changes_file else f"{result.name}: {result.status}")

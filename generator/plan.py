@@ -3,7 +3,8 @@
 The plan is cut by concept, not by output file: `plan.image` (toolchain, packages, the Cargo build,
 the installed binary, user, env, ports, healthcheck; plan_image.py and plan_build.py) and
 `plan.cluster` (the nodes; plan_cluster.py), `plan.context` (what the .dockerignore leaves out;
-plan_context.py), plus the outputs the template set writes. Templates
+plan_context.py), `plan.kubernetes` and `plan.swarm` (plan_kubernetes.py, plan_swarm.py: only for
+those targets), plus the outputs the template set writes. Templates
 read it as `plan`; `scaffold plan --json` prints it as data (`as_data`), which is what templates can read.
 """
 
@@ -24,6 +25,8 @@ from .plan_build import make_build
 from .plan_cluster import ClusterPlan, make_cluster
 from .plan_context import ContextPlan, make_context
 from .plan_image import ImagePlan, User
+from .plan_kubernetes import KubernetesPlan, make_kubernetes
+from .plan_swarm import SwarmPlan, make_swarm
 from .templateset import OutputFile, load_template_set
 
 # Version of the plan's shape (`scaffold plan --json`, what templates read); bumped when a name changes,
@@ -41,6 +44,9 @@ class BuildPlan:
     image: ImagePlan
     cluster: ClusterPlan
     context: ContextPlan
+    targets: tuple[str, ...]  # where the cluster runs: compose, kubernetes, swarm
+    kubernetes: KubernetesPlan | None  # planned only for that target (its refusals concern no one else)
+    swarm: SwarmPlan | None
     outputs: tuple[str, ...]  # the files the template set writes, relative to the output directory
     warnings: tuple[str, ...]
 
@@ -96,15 +102,26 @@ def make_plan(facts: ProjectFacts, answers: Answers, outputs: tuple[OutputFile, 
         healthcheck=plan_image.healthcheck(healthcheck_kind, answers, runtime, installed),
         labels=plan_image.labels(package),
     )
+    cluster = make_cluster(answers, image.tag, view, named, per_node)
+    kubernetes = swarm = None
+    if "kubernetes" in answers.targets:
+        kubernetes = make_kubernetes(answers, binary.name, image.tag, image.user, installed, image.healthcheck, named)
+        warnings += kubernetes.warnings
+    if "swarm" in answers.targets:
+        swarm = make_swarm(answers, cluster, binary.name)
+        warnings += swarm.warnings
     return BuildPlan(
         schema_version=SCHEMA_VERSION,
         generator_version=__version__,
         package=binary.package,
         binary=binary.name,
         image=image,
-        cluster=make_cluster(answers, image.tag, view, named, per_node),
+        cluster=cluster,
         context=context,
-        outputs=tuple(f.path for f in outputs),
+        targets=answers.targets,
+        kubernetes=kubernetes,
+        swarm=swarm,
+        outputs=tuple(f.path for f in outputs if f.rendered_for(answers.targets)),
         warnings=tuple(dict.fromkeys((*facts.warnings, *warnings))),
     )
 

@@ -11,7 +11,7 @@ from dataclasses import fields
 from types import MappingProxyType
 
 from . import answers as rules
-from . import contract, ports, probes, runtimes, rustrelease
+from . import clusternames, contract, deploytargets, ports, probes, runtimes, rustrelease
 from .answers import Answers, CustomValue
 from .choices import BASELINE_RUST, default_rust_version
 from .inspect import ProjectFacts
@@ -150,7 +150,7 @@ def _clustered(so_far: SoFar) -> bool:
 
 _D = Answers()  # the dataclass defaults are the template defaults of the built-in questions
 
-BUILTIN = (
+BUILTIN: tuple[Question, ...] = (
     Question("package", "str", "Package that holds the binary (workspaces).", flag="--package", default_text="inferred", picks_binary=True),
     Question("bin", "str", "Binary to build and run.", flag="--bin", default_text="the primary binary", picks_binary=True),
     Question(
@@ -394,5 +394,105 @@ BUILTIN = (
         flag="--runtime-package",
     ),
 )
+
+
+def _targeted(*names: str) -> Callable[[SoFar], bool]:
+    def condition(so_far: SoFar) -> bool:
+        chosen = so_far.get("targets")
+        return isinstance(chosen, tuple) and any(name in chosen for name in names)
+
+    return condition
+
+
+def _check_targets(values: CustomValue, _so_far: SoFar) -> None:
+    assert isinstance(values, tuple), values
+    deploytargets.check_targets(values)
+
+
+def _optional(rule: Callable[[str], None]) -> Check:
+    return lambda v, _: rule(_str(v))
+
+
+# Where the cluster runs, and what only the Kubernetes and Swarm outputs read.
+TARGET_QUESTIONS = (
+    Question("targets", "list", deploytargets.help_text(), _D.targets, check=_check_targets, flag="--target"),
+    Question(
+        "image",
+        "str",
+        "Image reference the cluster pulls, such as ghcr.io/me/app:1.0 (push the built image there).",
+        check=_optional(clusternames.check_image),
+        when=_targeted("kubernetes", "swarm"),
+        flag="--image",
+        default_text="the local tag <name>:latest",
+    ),
+    Question(
+        "pull_secret",
+        "str",
+        "Kubernetes Secret the pods pull the image with (imagePullSecrets).",
+        check=_optional(clusternames.check_pull_secret),
+        when=_targeted("kubernetes"),
+        flag="--pull-secret",
+    ),
+    Question(
+        "namespace",
+        "str",
+        "Kubernetes namespace the kustomization puts everything in.",
+        check=_optional(clusternames.check_namespace),
+        when=_targeted("kubernetes"),
+        flag="--namespace",
+        default_text="kubectl's current one",
+    ),
+    Question(
+        "service_type", "choice", "Type of the Kubernetes client Service.", _D.service_type, choices=rules.SERVICE_TYPES,
+        when=_targeted("kubernetes"), flag="--service-type",
+    ),
+    Question(
+        "storage_size",
+        "str",
+        "Size of each pod's data volume claim (Kubernetes quantity).",
+        _D.storage_size,
+        check=_optional(clusternames.check_storage_size),
+        when=_targeted("kubernetes"),
+        flag="--storage-size",
+    ),
+    Question(
+        "anti_affinity",
+        "choice",
+        "Pods on distinct machines: preferred (scheduled anyway when machines run out) or required.",
+        _D.anti_affinity,
+        choices=rules.ANTI_AFFINITY,
+        when=_targeted("kubernetes"),
+        flag="--anti-affinity",
+    ),
+    Question(
+        "ready_path",
+        "str",
+        "Kubernetes readiness: GET this path on the HTTP port (unset: the healthcheck).",
+        pattern=rules.HTTP_PATH.pattern,
+        check=lambda v, _: rules.check_health_path(_str(v), "--ready-path"),
+        when=_targeted("kubernetes"),
+        flag="--ready-path",
+    ),
+    Question(
+        "ready_command",
+        "list",
+        "Kubernetes readiness: run this command of the image (space-separated; unset: the healthcheck).",
+        _D.ready_command,
+        separator=" ",
+        check=_each(rules.check_ready_argument),
+        when=_targeted("kubernetes"),
+        flag="--ready-command",
+    ),
+    Question(
+        "swarm_publish",
+        "bool",
+        "Publish the Swarm stack's client ports on every node's interfaces (mode: host)?",
+        _D.swarm_publish,
+        when=_targeted("swarm"),
+        flag="--swarm-publish",
+        negative_flag="--no-swarm-publish",
+    ),
+)
+BUILTIN = BUILTIN + TARGET_QUESTIONS
 BUILTIN_NAMES = frozenset(q.name for q in BUILTIN)
 assert BUILTIN_NAMES == {f.name for f in fields(Answers)} - {"custom"}, "every Answers field is a question"

@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 import jinja2
 
-from . import contract
+from . import contract, filters_cluster
 from .errors import ScaffoldError
 from .plan import PLAN_CHANGED_IN, BuildPlan
 from .plan_cluster import PublishedPort
@@ -47,7 +47,7 @@ def render(plan: BuildPlan, template_set: TemplateSet | None = None, custom: Map
     template_set = template_set or load_template_set()
     env = _environment(template_set.root)
     files = []
-    for output in template_set.files:
+    for output in (f for f in template_set.files if f.rendered_for(plan.targets)):
         try:
             template = env.get_template(output.template)
             text = template.render(plan=plan, custom=custom if custom is not None else MappingProxyType({}))
@@ -96,6 +96,13 @@ def _environment(templates: Path) -> jinja2.Environment:
     env.filters["shell_words"] = _shell_words
     env.filters["docker_string"] = _docker_string
     env.filters["seconds"] = _seconds
+    env.filters["yaml"] = filters_cluster.yaml_value
+    env.filters["k8s_value"] = filters_cluster.k8s_value
+    env.filters["stack_env"] = filters_cluster.stack_env
+    env.filters["stack_value"] = filters_cluster.stack_value
+    env.filters["stack_list"] = filters_cluster.stack_list
+    env.filters["stack_test"] = filters_cluster.stack_test
+    env.globals["zip"] = zip
     return env
 
 

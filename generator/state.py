@@ -36,6 +36,12 @@ def read_generated(output_dir: Path, name: str) -> str | None:
     return read_existing(output_dir / GENERATED_DIR / name)
 
 
+def generated_names(output_dir: Path) -> list[str]:
+    """The files scaffold generated here before (it keeps their merge bases), relative to the output directory."""
+    root = output_dir / GENERATED_DIR
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+
+
 def record_generated(files: list[RenderedFile], output_dir: Path) -> None:
     """Keep each render as the next update's merge base (unchanged copies are not rewritten)."""
     for file in files:

@@ -19,9 +19,14 @@ def init_summary(plan: BuildPlan, notes: Sequence[str] = ()) -> list[str]:
     first = cluster.nodes[0]
     lines = [
         f"generated:  {', '.join(plan.outputs)} for `{plan.binary}`, {len(cluster.nodes)} node(s)",
-        "start:      docker compose up -d --build      (stop and delete the data: docker compose down -v)",
     ]
-    for node in cluster.nodes:
+    if "compose" in plan.targets:
+        lines.append("start:      docker compose up -d --build      (stop and delete the data: docker compose down -v)")
+    if plan.kubernetes is not None:
+        lines.append(f"kubernetes: push {plan.kubernetes.image}, then kubectl apply -k k8s   (Kubernetes {plan.kubernetes.min_version}+)")
+    if plan.swarm is not None:
+        lines.append(f"swarm:      push {plan.swarm.image}, then docker stack deploy --resolve-image never -c stack.yml STACK")
+    for node in cluster.nodes if "compose" in plan.targets else ():  # the compose file's published ports
         http, *others = node.ports
         named = "".join(f", {_host(p)}->{p.container}" for p in others)
         lines.append(f"  {node.service} (id {node.id}): http://{_host(http)}/{named}")

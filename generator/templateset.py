@@ -13,6 +13,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from .deploytargets import NAMES as TARGET_NAMES
 from .errors import ScaffoldError
 from .questions import (
     TYPES,
@@ -36,6 +37,10 @@ class OutputFile:
     path: str  # where the file goes, relative to the output directory
     template: str  # the template that renders it, relative to the set's folder
     context: bool = True  # the image build reads it; false: the .dockerignore leaves it out of the build context
+    targets: tuple[str, ...] = TARGET_NAMES  # the --target values that write it (`target` in the manifest; absent: every one)
+
+    def rendered_for(self, chosen: tuple[str, ...]) -> bool:
+        return any(target in chosen for target in self.targets)
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,7 @@ def _files(root: Path, where: str, entries: object) -> tuple[OutputFile, ...]:
     for number, entry in enumerate(entries, 1):
         label = f"[[files]] entry {number}"
         entry = _table(where, entry, label)
-        _only_keys(f"{where}: {label}", entry, {"path", "template", "context"})
+        _only_keys(f"{where}: {label}", entry, {"path", "template", "context", "target"})
         path = _relative(where, _string(where, entry, "path", label), label)
         template = _relative(where, _string(where, entry, "template", label), label)
         context = entry.get("context", True)
@@ -118,8 +123,15 @@ def _files(root: Path, where: str, entries: object) -> tuple[OutputFile, ...]:
         if not (root / template).is_file():
             raise ScaffoldError(f"{where}: {label}: template {template} does not exist in {root}")
         seen.add(path)
-        files.append(OutputFile(path, template, context))
+        files.append(OutputFile(path, template, context, _targets(where, label, entry.get("target", list(TARGET_NAMES)))))
     return tuple(files)
+
+
+def _targets(where: str, label: str, value: object) -> tuple[str, ...]:
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n in TARGET_NAMES for n in names):
+        raise ScaffoldError(f"{where}: {label}: `target` is one of {', '.join(TARGET_NAMES)}, or a list of them")
+    return tuple(dict.fromkeys(names))
 
 
 def _questions(where: str, entries: object) -> tuple[Question, ...]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .render import RenderedFile
-from .state import read_generated, record_generated
+from .state import generated_names, read_generated, record_generated
 from .write import atomic_write, read_existing, unified_diff
 
 YOURS = "yours"
@@ -62,6 +62,12 @@ def plan_update(files: list[RenderedFile], output_dir: Path) -> list[MergeResult
         base = read_generated(output_dir, file.name)
         results.append(merge_file(file.name, base, read_existing(output_dir / file.name), file.content))
     return results
+
+
+def no_longer_generated(files: list[RenderedFile], output_dir: Path) -> list[str]:
+    """Files an earlier run generated that this one does not (a dropped --target), still there: left alone, and said."""
+    rendered = {f.name for f in files}
+    return [name for name in generated_names(output_dir) if name not in rendered and (output_dir / name).is_file()]
 
 
 def overwrite(result: MergeResult) -> MergeResult:

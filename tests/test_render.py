@@ -350,19 +350,31 @@ def test_the_skeleton_loads_and_builds_with_cargo(tmp_path):
 
 # --- golden files ---------------------------------------------------------------------------------
 
+GOLDEN_CONTRACT = {
+    "id_base": 1, "default_env": False, "ports": ("client=6379",), "node_env_from_host": ("APP_TOKEN",),
+    "node_env": ("APP_ID={{ node.id }}", 'APP_PEERS={{ node.peers | map(attribute="raft_address") | join(",") }}', "APP_COST=$5"),
+    "node_args": ("--listen", "0.0.0.0:{{ http_port }}", '{{ "--init" if node.index == 0 else "--join" }}',
+                  '{{ "" if node.index == 0 else cluster.nodes[0].raft_address }}'),
+    "healthcheck": "http", "health_path": "/status",
+}
 GOLDEN_CASES = {
     "raft-node": ("raft-node", {}),
     "workspace-skeleton": ("workspace", {"strategy": "skeleton"}),
     "workspace-cache-mount": ("workspace", {"strategy": "cache-mount"}),
     # A contract unlike the built-in one: 1-based ids under other names, arguments, a second port, a secret.
-    "raft-node-contract": ("raft-node", {
-        "id_base": 1, "default_env": False, "ports": ("client=6379",), "node_env_from_host": ("APP_TOKEN",),
-        "node_env": ("APP_ID={{ node.id }}", 'APP_PEERS={{ node.peers | map(attribute="raft_address") | join(",") }}', "APP_COST=$5"),
-        "node_args": ("--listen", "0.0.0.0:{{ http_port }}", '{{ "--init" if node.index == 0 else "--join" }}',
-                      '{{ "" if node.index == 0 else cluster.nodes[0].raft_address }}'),
-        "healthcheck": "http", "health_path": "/status",
-    }),
+    "raft-node-contract": ("raft-node", GOLDEN_CONTRACT),
     "raft-node-single": ("raft-node", {"nodes": 1}),
+    # Every target from one plan: compose, k8s/ and stack.yml, the peer list naming every node.
+    "raft-node-targets": ("raft-node", {
+        "targets": ("compose", "kubernetes", "swarm"), "image": "registry.example/raft-node:1.0", "pull_secret": "registry",
+        "namespace": "raft", "node_env": ('PEERS={{ cluster.nodes | map(attribute="raft_address") | join(",") }}',),
+    }),
+    "raft-node-targets-contract": ("raft-node", {
+        **{k: v for k, v in GOLDEN_CONTRACT.items() if k != "node_args"}, "targets": ("kubernetes", "swarm"),
+        "node_env": ("APP_ID={{ node.id }}", 'APP_PEERS={{ cluster.nodes | map(attribute="raft_address") | join(",") }}', "APP_COST=$5"),
+        "node_args": ("--listen", "0.0.0.0:{{ http_port }}", "--name={{ node.service }}"), "anti_affinity": "required",
+        "service_type": "LoadBalancer", "ready_path": "/ready", "swarm_publish": True,
+    }),
 }
 
 
@@ -370,10 +382,10 @@ def golden_differences(case: str, files: dict[str, str]) -> list[str]:
     """Names of the files that differ from tests/golden/<case>/ (or rewrite them when asked to)."""
     directory = GOLDEN / case
     if os.environ.get("SCAFFOLD_UPDATE_GOLDEN") == "1":
-        directory.mkdir(parents=True, exist_ok=True)
         for name, content in files.items():
+            (directory / name).parent.mkdir(parents=True, exist_ok=True)
             (directory / name).write_text(content)
-    stored = {p.name: p.read_text() for p in directory.iterdir()} if directory.is_dir() else {}
+    stored = {p.relative_to(directory).as_posix(): p.read_text() for p in directory.rglob("*") if p.is_file()} if directory.is_dir() else {}
     return sorted(name for name in files.keys() | stored.keys() if files.get(name) != stored.get(name))
 
 
@@ -385,15 +397,15 @@ def test_output_matches_the_golden_files(case):
 
 
 @pytest.mark.skipif(os.environ.get("SCAFFOLD_UPDATE_GOLDEN") == "1", reason="golden files are being rewritten")
-@pytest.mark.parametrize("template", ["Dockerfile.j2", "docker-compose.yml.j2", "dockerignore.j2"])
+@pytest.mark.parametrize("template", sorted(p.name for p in template_dir().glob("*.j2")))
 def test_a_template_change_breaks_the_golden_test(tmp_path, template):
     changed = tmp_path / "templates"
     shutil.copytree(template_dir(), changed)
     with (changed / template).open("a") as handle:
         handle.write("# an edit\n")
-    crate, answers = GOLDEN_CASES["raft-node"]
+    crate, answers = GOLDEN_CASES["raft-node-targets"]
     files = files_of(make_plan(facts(crate), Answers(**answers)), changed)
-    assert golden_differences("raft-node", files) != []
+    assert golden_differences("raft-node-targets", files) != []
 
 
 # --- template sets written for the plan before it was organised by concept -------------------------

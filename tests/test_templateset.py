@@ -56,6 +56,11 @@ OUTPUTS = {
     "Dockerfile": "Dockerfile.j2",
     ".dockerignore": "dockerignore.j2",
     "docker-compose.yml": "docker-compose.yml.j2",
+    "k8s/kustomization.yaml": "k8s-kustomization.yaml.j2",
+    "k8s/statefulset.yaml": "k8s-statefulset.yaml.j2",
+    "k8s/services.yaml": "k8s-services.yaml.j2",
+    "k8s/policies.yaml": "k8s-policies.yaml.j2",
+    "stack.yml": "stack.yml.j2",
 }
 
 
@@ -66,7 +71,7 @@ def test_the_builtin_manifest_lists_the_builtin_outputs():
 
 
 def test_the_builtin_outputs_are_not_in_the_build_context():
-    assert [f.context for f in load_template_set().files] == [False, False, False]
+    assert [f.context for f in load_template_set().files] == [False] * len(OUTPUTS)
 
 
 def test_outputs_the_build_does_not_read_are_left_out_of_the_context(sample, custom_set):
@@ -79,7 +84,7 @@ def test_outputs_the_build_does_not_read_are_left_out_of_the_context(sample, cus
     assert result.returncode == 0, result.stderr
     ignore = (crate / ".dockerignore").read_text().splitlines()
     container = ignore[ignore.index("# Container files: editing them should not invalidate the build cache") + 1 :]
-    assert container == ["Dockerfile", ".dockerignore", "docker-compose.yml", "Makefile", ".scaffold"]
+    assert container == [*OUTPUTS, "Makefile", ".scaffold"]
     assert "deploy/cluster.txt" not in ignore
 
 
@@ -100,8 +105,9 @@ def test_an_exported_set_renders_what_the_builtin_one_does(sample, tmp_path):
     builtin, custom = tmp_path / "a", tmp_path / "b"
     builtin.mkdir()
     custom.mkdir()
-    assert run_scaffold("init", str(crate), "--no-input", "--output-dir", str(builtin)).returncode == 0
-    made = run_scaffold("init", str(crate), "--no-input", "--template", str(folder), "--output-dir", str(custom))
+    every = ("--target", "compose,kubernetes,swarm", "--node-env", 'PEERS={{ cluster.nodes | map(attribute="raft_address") | join(",") }}')
+    assert run_scaffold("init", str(crate), "--no-input", *every, "--output-dir", str(builtin)).returncode == 0
+    made = run_scaffold("init", str(crate), "--no-input", *every, "--template", str(folder), "--output-dir", str(custom))
     assert made.returncode == 0, made.stderr
     for name in OUTPUTS:
         assert (builtin / name).read_bytes() == (custom / name).read_bytes()
@@ -179,6 +185,8 @@ QUESTION = TEMPLATE + FILES + '[[questions]]\nname = "q"\n'
         (TEMPLATE + '[[files]]\npath = ".scaffold/a"\ntemplate = "a.j2"\n', ".scaffold"),
         (TEMPLATE + 'extra = 1\n' + FILES, "unknown key 'extra'"),
         (TEMPLATE + FILES + 'context = "no"\n', "`context` is true"),
+        (TEMPLATE + FILES + 'target = "nomad"\n', "`target` is one of compose, kubernetes, swarm"),
+        (TEMPLATE + FILES + 'target = []\n', "`target` is one of compose, kubernetes, swarm"),
         (TEMPLATE + FILES + '[[questions]]\nname = "nodes"\n', "already taken"),
         (QUESTION + 'type = "float"\n', "type 'float'"),
         (QUESTION + 'type = "choice"\n', "choices"),
@@ -197,3 +205,13 @@ def test_manifest_errors_are_clear(tmp_path, manifest, needle):
     with pytest.raises(ScaffoldError, match=None) as error:
         load_template_set(folder)
     assert needle in str(error.value)
+
+
+def test_a_file_without_a_target_is_written_for_every_target_and_one_with_targets_only_for_them(tmp_path):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "a.j2").write_text("a\n")
+    (folder / "template.toml").write_text(TEMPLATE + FILES + '[[files]]\npath = "b"\ntemplate = "a.j2"\ntarget = ["swarm", "kubernetes"]\n')
+    every, some = load_template_set(folder).files
+    assert every.rendered_for(("compose",)) and every.rendered_for(("swarm",))
+    assert some.targets == ("swarm", "kubernetes") and not some.rendered_for(("compose",)) and some.rendered_for(("compose", "swarm"))

@@ -133,6 +133,7 @@ WIZARD_KEYS = {
     "RUST_LOG for the nodes": CLEAR + "debug" + ENTER,
     "Extra system packages for the build": ENTER,
     "Extra system packages for the runtime": ENTER,
+    "Where the cluster runs": ENTER,
     "Write these files?": ENTER,
 }
 EQUIVALENT_FLAGS = ("--nodes", "5", "--runtime", "alpine", "--strategy", "skeleton", "--publish-raft", "--rust-log", "debug")

@@ -74,12 +74,15 @@ impl Config {
             )));
         }
 
-        let peers = parse_peers(
-            &o.peers
-                .clone()
-                .or_else(|| lookup("PEERS"))
-                .unwrap_or_default(),
-        )?;
+        let peers = without_self(
+            parse_peers(
+                &o.peers
+                    .clone()
+                    .or_else(|| lookup("PEERS"))
+                    .unwrap_or_default(),
+            )?,
+            lookup("HOSTNAME").as_deref(),
+        );
         let http_port = o
             .http_port
             .map_or_else(|| port_from(&lookup, "HTTP_PORT", DEFAULT_HTTP_PORT), Ok)?;
@@ -150,6 +153,22 @@ pub fn parse_peers(raw: &str) -> Result<Vec<String>, ConfigError> {
         peers.push(entry.to_string());
     }
     Ok(peers)
+}
+
+/// A peer list may name every node, this one included (one Kubernetes pod template cannot list
+/// "the others"): the entry whose host is this machine's hostname, alone or as the first label of
+/// a DNS name (`raft-node-0` or `raft-node-0.peers`), is this node and is dropped.
+pub fn without_self(peers: Vec<String>, hostname: Option<&str>) -> Vec<String> {
+    let Some(me) = hostname.map(str::trim).filter(|h| !h.is_empty()) else {
+        return peers;
+    };
+    peers
+        .into_iter()
+        .filter(|entry| {
+            let host = entry.rsplit_once(':').map_or(entry.as_str(), |(h, _)| h);
+            host != me && host.split('.').next() != Some(me)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -276,6 +295,19 @@ mod tests {
             .unwrap_err()
             .0
             .contains("--id"));
+    }
+
+    #[test]
+    fn a_peer_list_with_this_node_in_it_skips_it() {
+        let all = "raft-node-0.peers:9000,raft-node-1.peers:9000,raft-node-10.peers:9000";
+        let c = cfg(&[("NODE_ID", "1"), ("PEERS", all), ("HOSTNAME", "raft-node-1")]).unwrap();
+        assert_eq!(c.peers, vec!["raft-node-0.peers:9000", "raft-node-10.peers:9000"]);
+        assert_eq!(c.cluster_size(), 3);
+        let c = cfg(&[("NODE_ID", "1"), ("PEERS", "a:9000,b:9000"), ("HOSTNAME", "b")]).unwrap();
+        assert_eq!(c.peers, vec!["a:9000"]);
+        // Without a matching hostname nothing is dropped.
+        let c = cfg(&[("NODE_ID", "1"), ("PEERS", "a:9000,b:9000"), ("HOSTNAME", "3f2a9c")]).unwrap();
+        assert_eq!(c.cluster_size(), 3);
     }
 
     #[test]

@@ -7,7 +7,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import typer
 
@@ -20,6 +20,9 @@ from .plan import BuildPlan, as_data
 from .questions import json_schema
 from .summary import init_summary
 from .templateset import export_builtin, load_template_set
+
+if TYPE_CHECKING:
+    from .update import MergeResult
 
 templates_app = typer.Typer(no_args_is_help=True, help="Work with template sets.")
 app = typer.Typer(
@@ -136,7 +139,11 @@ def update_command(
         results = pipeline.merge(generated)
         if dry_run:
             for result in results:
-                typer.echo(result.diff if result.changes_file else f"{result.name}: {result.status}")
+                if result.changes_file:
+                    typer.echo(result.diff)
+            for result in results:
+                typer.echo(f"{result.status:>11}  {generated.project.target / result.name}")
+            _exit_on_conflicts(results, dry_run=True)
             return
         if _on_terminal() and any(r.conflicts for r in results):
             from .prompt import Wizard
@@ -148,14 +155,20 @@ def update_command(
             ]
         for status, written in pipeline.save_merged(generated, results):
             typer.echo(f"{status:>11}  {written}")
-        conflicted = [r for r in results if r.conflicts]
-        if conflicted:
-            typer.echo(
-                f"error: {', '.join(r.name for r in conflicted)}: conflicts between your edits and the new render are marked "
-                "with <<<<<<< and >>>>>>>; resolve them and remove the markers",
-                err=True,
-            )
-            raise typer.Exit(1)
+        _exit_on_conflicts(results, dry_run=False)
+
+
+def _exit_on_conflicts(results: list[MergeResult], dry_run: bool) -> None:
+    """Exit 1 while a file holds conflict markers, in a real run and in a dry run alike (CI runs the latter)."""
+    conflicted = [r for r in results if r.conflicts]
+    if conflicted:
+        marked = "would be marked" if dry_run else "are marked"
+        typer.echo(
+            f"error: {', '.join(r.name for r in conflicted)}: conflicts between your edits and the new render {marked} "
+            "with <<<<<<< and >>>>>>>; resolve them and remove the markers",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 @app.command("plan")

@@ -18,6 +18,7 @@ from . import __version__, contract, loopback, plan_cluster, plan_image, ports, 
 from .answers import Answers, validate
 from .choices import choose_binary, default_rust_version
 from .errors import ScaffoldError, UsageError
+from .features import check_features
 from .inspect import Binary, ProjectFacts, require_application
 from .mounts import check_mounts, mount_table
 from .plan_build import make_build
@@ -54,6 +55,7 @@ def make_plan(facts: ProjectFacts, answers: Answers, outputs: tuple[OutputFile, 
     _check_names(binary)
     package = facts.workspace.package(binary.package)
     assert package is not None
+    check_features(package, answers.features)
     features = tuple(dict.fromkeys((*answers.features, *binary.required_features)))
     runtime = runtimes.get(answers.runtime)
     system = facts.system_packages(binary, features, musl=runtime.libc == "musl")
@@ -61,6 +63,7 @@ def make_plan(facts: ProjectFacts, answers: Answers, outputs: tuple[OutputFile, 
     context, context_warnings = make_context(facts, binary, tuple(f.path for f in outputs if not f.context))
     warnings += context_warnings
     rust_version = _rust_version(facts, binary, answers)
+    runtime.check_rust_version(rust_version, "--rust-version" if answers.rust_version else f"{_pin_source(facts)} pins Rust")
     pinned = facts.toolchain.version if facts.toolchain else None
     if facts.toolchain and pinned and pinned != rust_version:
         warnings.append(
@@ -150,6 +153,10 @@ def _rust_version(facts: ProjectFacts, binary: Binary, answers: Answers) -> str:
             raise UsageError(f"--rust-version {answers.rust_version} is older than the project's rust-version {msrv}")
         return answers.rust_version
     return default_rust_version(facts, binary)
+
+
+def _pin_source(facts: ProjectFacts) -> str:
+    return str(facts.toolchain.file) if facts.toolchain else "Cargo.toml's rust-version"
 
 
 def _dns_name(name: str) -> str:

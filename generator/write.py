@@ -47,7 +47,7 @@ def write_files(files: list[RenderedFile], output_dir: Path, *, force: bool) -> 
     conflicts = [o.name for o in outcomes if o.status == "conflict"]
     if conflicts and not force:
         raise ScaffoldError(
-            f"{output_dir}: {', '.join(conflicts)} already exist with other content; nothing was written. "
+            f"{output_dir}: {', '.join(conflicts)} {'exists' if len(conflicts) == 1 else 'exist'} with other content; nothing was written. "
             "Review with --dry-run, then use --force to overwrite"
         )
     _check_writable(output_dir)

@@ -31,7 +31,7 @@ def test_identical_files_are_reported_and_untouched(tmp_path):
 
 def test_conflict_without_force_writes_nothing(tmp_path):
     (tmp_path / "Dockerfile").write_text("FROM mine\n")
-    with pytest.raises(ScaffoldError, match="Dockerfile already exist"):
+    with pytest.raises(ScaffoldError, match="Dockerfile exists with other content"):
         write_files(FILES, tmp_path, force=False)
     assert (tmp_path / "Dockerfile").read_text() == "FROM mine\n"
     assert not (tmp_path / ".dockerignore").exists()  # not even the files that had no conflict

@@ -81,7 +81,7 @@ def generate(
     questions = template_set.questions
     defaults, defaults_warnings = user_defaults_layer(questions)
     resolution = resolve(questions, [*layers, defaults], project.facts, ask=ask, ask_binary=ask_binary)
-    plan = make_plan(project.facts, resolution.answers, template_set.files)
+    plan = make_plan(project.facts, resolution.answers, template_set.files, project.target)
     files = render(plan, template_set, resolution.answers.custom_answers)
     values = answer_values(resolution.answers, questions)
     text = answers_toml(values, template_record(template_set, answers_path(project.target)), template_set.version)

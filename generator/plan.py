@@ -23,7 +23,7 @@ from .inspect import Binary, ProjectFacts, require_application
 from .mounts import check_mounts, mount_table
 from .plan_build import make_build
 from .plan_cluster import ClusterPlan, make_cluster
-from .plan_context import ContextPlan, make_context
+from .plan_context import IGNORE_FILE, ContextPlan, make_context
 from .plan_image import ImagePlan, User
 from .templateset import OutputFile, load_template_set
 
@@ -42,12 +42,15 @@ class BuildPlan:
     image: ImagePlan
     cluster: ClusterPlan
     context: ContextPlan
-    outputs: tuple[str, ...]  # the files the template set writes, relative to the output directory
+    outputs: tuple[str, ...]  # the files the template set writes, relative to the output directory (in its order)
     warnings: tuple[str, ...]
 
 
-def make_plan(facts: ProjectFacts, answers: Answers, outputs: tuple[OutputFile, ...] | None = None) -> BuildPlan:
-    """The plan for the files `outputs` (by default the built-in set's) describe."""
+def make_plan(
+    facts: ProjectFacts, answers: Answers, outputs: tuple[OutputFile, ...] | None = None, output_dir: Path | None = None
+) -> BuildPlan:
+    """The plan for the files `outputs` (by default the built-in set's) describe, written to `output_dir`
+    (by default the project root)."""
     require_application(facts)
     outputs = load_template_set().files if outputs is None else outputs
     warnings = list(validate(answers))
@@ -60,7 +63,7 @@ def make_plan(facts: ProjectFacts, answers: Answers, outputs: tuple[OutputFile, 
     runtime = runtimes.get(answers.runtime)
     system = facts.system_packages(binary, features, musl=runtime.libc == "musl")
     warnings += system.warnings
-    context, context_warnings = make_context(facts, binary, tuple(f.path for f in outputs if not f.context))
+    context, context_warnings = make_context(facts, binary, tuple(f.path for f in outputs if not f.context), output_dir)
     warnings += context_warnings
     rust_version = _rust_version(facts, binary, answers)
     runtime.check_rust_version(rust_version, "--rust-version" if answers.rust_version else f"{_pin_source(facts)} pins Rust")
@@ -107,7 +110,7 @@ def make_plan(facts: ProjectFacts, answers: Answers, outputs: tuple[OutputFile, 
         image=image,
         cluster=make_cluster(answers, image.tag, view, named, per_node),
         context=context,
-        outputs=tuple(f.path for f in outputs),
+        outputs=tuple(context.ignore_file if f.path == IGNORE_FILE else f.path for f in outputs),
         warnings=tuple(dict.fromkeys((*facts.warnings, *warnings))),
     )
 

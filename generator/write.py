@@ -75,8 +75,11 @@ def read_existing(path: Path) -> str | None:
 def _check_writable(output_dir: Path) -> None:
     if output_dir.exists() and not output_dir.is_dir():
         raise ScaffoldError(f"{output_dir}: output directory is not a directory; pass a folder as --output-dir")
-    if not output_dir.is_dir():
-        raise ScaffoldError(f"{output_dir}: output directory does not exist; create it or pass another --output-dir")
+    if not output_dir.exists():
+        try:
+            output_dir.mkdir(parents=True)
+        except OSError as exc:
+            raise ScaffoldError(f"{output_dir}: cannot create the output directory ({exc.strerror}); pass another --output-dir") from None
     if not os.access(output_dir, os.W_OK | os.X_OK):
         fix = "fix its permissions or pass another --output-dir"
         raise ScaffoldError(f"{output_dir}: output directory is not writable; {fix}")

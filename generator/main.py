@@ -7,9 +7,10 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import typer
+from typer.core import TyperGroup
 
 from . import __version__, pipeline
 from .answersfile import Layer, data_layer
@@ -24,11 +25,42 @@ from .templateset import export_builtin, load_template_set
 if TYPE_CHECKING:
     from .update import MergeResult
 
-templates_app = typer.Typer(no_args_is_help=True, help="Work with template sets.")
+_HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+
+
+class _OneLineErrors(TyperGroup):
+    """A usage error (an unknown option, a value that is not one of the choices) as one `error:` line, exit 2.
+
+    typer ships its own copy of click, so its exceptions are told apart by class name under TyperException.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            status = super().main(*args, **kwargs)
+        except typer.exceptions.TyperException as exc:
+            kinds = {kind.__name__ for kind in type(exc).__mro__}
+            ctx = getattr(exc, "ctx", None)
+            if "NoArgsIsHelpError" in kinds and ctx is not None:
+                typer.echo(ctx.get_help())
+                sys.exit(2)
+            message = (exc.format_message() if hasattr(exc, "format_message") else str(exc)).replace("Value error, ", "")
+            if "UsageError" in kinds:
+                message = f"{message.rstrip('.')}; see `{ctx.command_path if ctx else 'scaffold'} -h`"
+            typer.echo(f"error: {message}", err=True)
+            sys.exit(2 if "UsageError" in kinds else getattr(exc, "exit_code", 1))
+        except typer.Abort:
+            typer.echo("interrupted; nothing was written", err=True)
+            sys.exit(130)
+        sys.exit(status if isinstance(status, int) else 0)
+
+
+templates_app = typer.Typer(no_args_is_help=True, help="Work with template sets.", context_settings=_HELP_OPTIONS)
 app = typer.Typer(
-    add_completion=False,
+    cls=_OneLineErrors,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
+    context_settings=_HELP_OPTIONS,
     help="Generate a multi-stage Dockerfile, a .dockerignore and an N-node docker-compose.yml for a Rust project.",
 )
 
@@ -43,14 +75,16 @@ app.add_typer(templates_app, name="templates")
 
 
 @app.callback()
-def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version.")) -> None:
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version.", metavar=""),
+) -> None:
     """scaffold: container files for Rust projects."""
 
 
 @app.command("inspect")
 def inspect_command(
     path: Path = typer.Argument(Path("."), help="The crate or workspace folder."),
-    as_json: bool = typer.Option(False, "--json", help="Print the facts as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the facts as JSON.", metavar=""),
 ) -> None:
     """Print what scaffold found in a Rust project."""
     with _handled_errors():
@@ -73,14 +107,16 @@ _TEMPLATE = typer.Option(None, "--template", help="Template set folder.", show_d
 def init_command(
     flags: Layer,
     path: Path = _PATH,
-    no_input: bool = typer.Option(False, "--no-input", help="Ask nothing: take every answer from flags, --data, --answers and defaults."),
+    no_input: bool = typer.Option(
+        False, "--no-input", help="Ask nothing: take every answer from flags, --data, --answers and defaults.", metavar=""
+    ),
     answers_file: Path | None = typer.Option(None, "--answers", help="Replay an answers file (such as .scaffold/answers.toml)."),
     data: list[str] = _DATA,
     template: Path | None = _TEMPLATE,
     output_dir: Path | None = typer.Option(None, help="Where to write the files.", show_default="the workspace root"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print unified diffs; write nothing."),
-    force: bool = typer.Option(False, "--force", help="Overwrite files whose content differs."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only what was written, not the summary."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print unified diffs; write nothing.", metavar=""),
+    force: bool = typer.Option(False, "--force", help="Overwrite files whose content differs.", metavar=""),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only what was written, not the summary.", metavar=""),
 ) -> None:
     """Write Dockerfile, .dockerignore and docker-compose.yml for a Rust project (asks on a terminal)."""
     with _handled_errors():
@@ -122,7 +158,7 @@ def update_command(
     data: list[str] = typer.Option([], "--data", help="Change one answer as KEY=VALUE (repeatable)."),
     template: Path | None = typer.Option(None, "--template", help="Switch to this template set folder.", show_default="the one recorded"),
     output_dir: Path | None = typer.Option(None, help="Where the files are.", show_default="the workspace root"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing.", metavar=""),
 ) -> None:
     """Re-render from .scaffold/answers.toml and merge into the files, keeping your edits; flags change answers."""
     with _handled_errors():
@@ -181,7 +217,7 @@ def plan_command(
     ),
     data: list[str] = _DATA,
     template: Path | None = _TEMPLATE,
-    as_json: bool = typer.Option(False, "--json", help="Print the whole plan as JSON: what templates read as `plan`."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole plan as JSON: what templates read as `plan`.", metavar=""),
 ) -> None:
     """Print the plan `init` would generate from these answers; writes nothing."""
     with _handled_errors():
@@ -209,7 +245,7 @@ def check_command(
         [], "--ignore", metavar="CODE", help="Waive a rule, e.g. SC305 (repeat or comma-separate; waivable rules only)."
     ),
     strict: bool = typer.Option(
-        False, "--strict", help="Fail when a validator (hadolint, BuildKit's parser, Compose v2) is missing or cannot run."
+        False, "--strict", help="Fail when a validator (hadolint, BuildKit's parser, Compose v2) is missing or cannot run.", metavar=""
     ),
 ) -> None:
     """Check existing container files (generated or hand-written): lint, parse, and security rules."""

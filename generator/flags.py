@@ -52,7 +52,8 @@ def option(question: Question) -> Any:
 def annotation(question: Question) -> Any:
     """The parameter type typer reads: an Enum of the choices for a choice question."""
     if question.type == "choice":
-        choices: Any = enum.Enum(parameter_name(question).title().replace("_", ""), {c: c for c in question.choices})
+        name = parameter_name(question).title().replace("_", "")
+        choices: Any = enum.Enum(name, {c: c for c in question.choices})  # type: ignore[misc]  # built from the table
         return choices | None
     return _TYPES.get(question.type, str | None)
 

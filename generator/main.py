@@ -146,7 +146,9 @@ def init_command(
         for status, written in pipeline.save(generated, force=force):
             typer.echo(f"{status:>9}  {written}")
         if not quiet:
-            for line in init_summary(generated.plan, generated.notes):
+            from .preflight import preflight
+
+            for line in init_summary(generated.plan, generated.notes, preflight()):
                 typer.echo(line)
 
 

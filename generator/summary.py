@@ -14,7 +14,8 @@ from .plan_image import HealthCheck
 _ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]"}
 
 
-def init_summary(plan: BuildPlan, notes: Sequence[str] = ()) -> list[str]:
+def init_summary(plan: BuildPlan, notes: Sequence[str] = (), preflight: Sequence[str] = ()) -> list[str]:
+    """The end summary; `preflight` holds preflight.py's lines about this machine's BuildKit and Compose."""
     cluster, image = plan.cluster, plan.image
     first = cluster.nodes[0]
     lines = [
@@ -30,6 +31,9 @@ def init_summary(plan: BuildPlan, notes: Sequence[str] = ()) -> list[str]:
     lines += [f"  {line}" for line in contract.describe(env, first.command)]
     lines.append(f"probed by:  {_probe(image.healthcheck, image.ports[0].number)}")
     lines += [f"  ({note})" for note in notes]
+    if preflight:
+        lines.append("this machine:")
+        lines += [f"  {line}" for line in preflight]
     return lines
 
 

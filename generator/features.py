@@ -77,10 +77,15 @@ def _implicit_features(package: Package) -> set[str]:
     return {d.key for d in package.dependencies if d.optional} - named_with_dep - set(package.features)
 
 
+def known_features(package: Package) -> tuple[str, ...]:
+    """What `--features` may name for the package, besides `default`: its [features] and optional dependencies."""
+    return tuple(sorted({*package.features, *_implicit_features(package)} - {"default"}))
+
+
 def check_features(package: Package, features: tuple[str, ...]) -> None:
     """Every `--features` value names a feature of the package (or `dep/feature` of one of its dependencies):
     Cargo would otherwise fail in the middle of the image build."""
-    known = sorted({"default", *package.features, *_implicit_features(package)})
+    known = ["default", *known_features(package)]
     dependencies = {d.key for d in package.dependencies if d.kind != "dev"}
     for feature in features:
         dep_key, slash, _ = feature.partition("/")

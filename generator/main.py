@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -16,7 +15,8 @@ from . import __version__, pipeline
 from .answersfile import Layer, data_layer
 from .errors import ScaffoldError, UsageError
 from .flags import answer_flags
-from .inspect import ProjectFacts, inspect_project
+from .inspect import inspect_project
+from .inspect_report import report_data, report_lines
 from .plan import BuildPlan, as_data
 from .questions import json_schema
 from .summary import init_summary
@@ -89,12 +89,11 @@ def inspect_command(
     """Print what scaffold found in a Rust project."""
     with _handled_errors():
         facts = inspect_project(path)
-        report = facts_report(facts)
         if as_json:
-            typer.echo(json.dumps(report, indent=2))
+            typer.echo(json.dumps(report_data(facts), indent=2))
         else:
-            for key, value in report.items():
-                typer.echo(f"{key}: {json.dumps(value)}")
+            for line in report_lines(facts):
+                typer.echo(line)
 
 
 _PATH = typer.Argument(Path("."), help="The crate or workspace folder.")
@@ -303,26 +302,6 @@ def _on_terminal() -> bool:
 def _warn(warnings) -> None:
     for warning in dict.fromkeys(warnings):
         typer.echo(f"warning: {warning}", err=True)
-
-
-def facts_report(facts: ProjectFacts) -> dict:
-    default = facts.default_binary
-    packages = facts.system_packages(default)
-    return {
-        "kind": facts.kind,
-        "workspace_root": str(facts.root),
-        "binaries": [
-            {"package": b.package, "name": b.name, "manifest": b.manifest, "required_features": list(b.required_features)}
-            for b in facts.binaries
-        ],
-        "default_binary": {"package": default.package, "name": default.name} if default else None,
-        "toolchain": asdict(facts.toolchain) if facts.toolchain else None,
-        "rust_version": facts.rust_version(default),
-        "lockfile": facts.lock is not None,
-        "build_packages": list(packages.build),
-        "runtime_packages": list(packages.runtime),
-        "warnings": list(facts.warnings + packages.warnings),
-    }
 
 
 class _handled_errors:

@@ -147,7 +147,8 @@ def init_command(
         if not quiet:
             from .preflight import preflight
 
-            for line in init_summary(generated.plan, generated.notes, preflight()):
+            elsewhere = output_dir if generated.plan.context.path != "." else None
+            for line in init_summary(generated.plan, generated.notes, preflight(), elsewhere):
                 typer.echo(line)
 
 

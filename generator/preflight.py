@@ -64,5 +64,6 @@ def _compose(runner: Runner) -> str:
     standalone = runner(("docker-compose", "version", "--short"))
     if standalone is not None and standalone.lstrip("v").startswith("2"):
         return f"Compose v2: found as docker-compose {standalone}; run `docker-compose` where this summary says `docker compose`"
-    old = f"docker-compose {standalone} is Compose v1, which cannot build these files (no `RUN --mount`); " if standalone else ""
+    rejects = "which rejects these files (their `develop:` section, `RUN --mount` builds)"
+    old = f"docker-compose {standalone} is Compose v1, {rejects}; " if standalone else ""
     return f"Compose v2: missing: {old}install Compose v2 (Docker's packages: docker-compose-plugin; Debian 13: docker-compose)"

@@ -68,3 +68,13 @@ def test_an_output_dir_that_cannot_be_made_is_one_line(tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1 and "--output-dir" in result.stderr
     assert snapshot(tmp_path) == before
+
+
+def test_the_summary_says_where_to_start_the_cluster(sample, tmp_path):
+    crate = sample("raft-node")
+    out = tmp_path / "deploy"
+    result = run_scaffold("init", str(crate), "--no-input", "--output-dir", str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"start:      cd {out} && docker compose up -d --build" in result.stdout
+    here = run_scaffold("init", str(crate), "--no-input")
+    assert "start:      docker compose up -d --build" in here.stdout

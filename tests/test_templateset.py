@@ -97,14 +97,13 @@ def test_an_exported_set_renders_what_the_builtin_one_does(sample, tmp_path):
     folder = tmp_path / "copy"
     export_builtin(folder)
     crate = sample("raft-node")
-    builtin, custom = tmp_path / "a", tmp_path / "b"
-    builtin.mkdir()
-    custom.mkdir()
-    assert run_scaffold("init", str(crate), "--no-input", "--output-dir", str(builtin)).returncode == 0
-    made = run_scaffold("init", str(crate), "--no-input", "--template", str(folder), "--output-dir", str(custom))
+    custom = tmp_path / "b"  # both sets write there in turn: the files name their way back to the project
+    assert run_scaffold("init", str(crate), "--no-input", "--output-dir", str(custom)).returncode == 0
+    names = [(custom / ("Dockerfile.dockerignore" if name == ".dockerignore" else name)) for name in OUTPUTS]
+    builtin = [path.read_bytes() for path in names]
+    made = run_scaffold("init", str(crate), "--no-input", "--force", "--template", str(folder), "--output-dir", str(custom))
     assert made.returncode == 0, made.stderr
-    for name in OUTPUTS:
-        assert (builtin / name).read_bytes() == (custom / name).read_bytes()
+    assert [path.read_bytes() for path in names] == builtin
     # Recorded relative to the answers file (custom/.scaffold/), so the two can move together.
     assert tomllib.loads((custom / ".scaffold/answers.toml").read_text())["_template"] == "../../copy"
 

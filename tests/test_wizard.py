@@ -162,17 +162,16 @@ def files(directory: Path) -> dict[str, bytes]:
 
 def test_wizard_answers_and_the_same_flags_write_identical_files(sample, tmp_path):
     crate = sample("raft-node")
-    by_wizard, by_flags = tmp_path / "wizard", tmp_path / "flags"
-    by_wizard.mkdir()
-    by_flags.mkdir()
-    status, asked, _ = run_wizard(str(crate), "--output-dir", str(by_wizard))
+    out = tmp_path / "out"  # both write there in turn: the files name their way back to the project
+    out.mkdir()
+    status, asked, _ = run_wizard(str(crate), "--output-dir", str(out))
     assert status == 0
     assert asked[:4] == ["Cargo features", "Runtime image", "Dependency caching", "Cluster size"]
     assert "Arguments the exec healthcheck" not in asked  # the healthcheck is http
-    flags = run_scaffold("init", str(crate), "--no-input", *EQUIVALENT_FLAGS, "--output-dir", str(by_flags))
+    written = files(out)
+    flags = run_scaffold("init", str(crate), "--no-input", "--force", *EQUIVALENT_FLAGS, "--output-dir", str(out))
     assert flags.returncode == 0, flags.stderr
-    written = files(by_wizard)
-    assert written == files(by_flags)  # byte for byte, the answers file included
+    assert written == files(out)  # byte for byte, the answers file included
     assert b"alpine:3.22" in written["Dockerfile"] and written["docker-compose.yml"].count(b"NODE_ID") == 5
     assert b'rust_log = "debug"' in written[".scaffold/answers.toml"]
 

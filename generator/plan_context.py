@@ -89,8 +89,8 @@ def watched(facts: ProjectFacts, binary: Binary) -> tuple[str, ...]:
     members = compiled_members(facts.workspace, binary.package)
     paths = ["Cargo.toml", *(["Cargo.lock"] if facts.lock is not None else [])]
     for package in facts.workspace.members:
-        if package.name not in members:
-            continue
+        if package.name not in members or not package.root.resolve().is_relative_to(root):
+            continue  # a member outside the context: the build plan refuses it, saying where it is
         folder = package.root.resolve().relative_to(root)
         paths.append((folder / "Cargo.toml").as_posix())
         for target in package.targets:

@@ -35,18 +35,16 @@ def parameter_name(question: Question) -> str:
 
 
 def option(question: Question) -> Any:
-    """The typer option of one question: a choice type for a choice (help and completion list the
-    choices), no metavar on a flag (it takes no value)."""
+    """The typer option of one question (a choice question's type is an Enum: see `annotation`)."""
     assert question.flag is not None
     names = f"{question.flag}/{question.negative_flag}" if question.negative_flag else question.flag
     text = question.help
-    extra: dict[str, Any] = {"metavar": ""} if question.type == "bool" else {}
     default = None if callable(question.default) else question.default
     if isinstance(default, tuple):
         return typer.Option(list(default) or None, names, help=text, show_default=question.default_text or bool(default))
     if default is None:
-        return typer.Option(None, names, help=text, show_default=question.default_text or False, **extra)
-    return typer.Option(default, names, help=text, show_default=question.default_text or True, **extra)
+        return typer.Option(None, names, help=text, show_default=question.default_text or False)
+    return typer.Option(default, names, help=text, show_default=question.default_text or True)
 
 
 def annotation(question: Question) -> Any:

@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from . import __version__, pipeline
 from .answersfile import Layer, data_layer
@@ -28,7 +28,22 @@ if TYPE_CHECKING:
 _HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 
 
-class _OneLineErrors(TyperGroup):
+class _PlainFlags:
+    """A flag takes no value: its help shows no `<bool>` (typer shows a type for every option without a metavar)."""
+
+    def get_params(self, ctx: Any) -> Any:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
+
+class _Command(_PlainFlags, TyperCommand):
+    pass
+
+
+class _OneLineErrors(_PlainFlags, TyperGroup):
     """A usage error (an unknown option, a value that is not one of the choices) as one `error:` line, exit 2.
 
     typer ships its own copy of click, so its exceptions are told apart by class name under TyperException.
@@ -55,7 +70,7 @@ class _OneLineErrors(TyperGroup):
         sys.exit(status if isinstance(status, int) else 0)
 
 
-templates_app = typer.Typer(no_args_is_help=True, help="Work with template sets.", context_settings=_HELP_OPTIONS)
+templates_app = typer.Typer(cls=_OneLineErrors, no_args_is_help=True, help="Work with template sets.", context_settings=_HELP_OPTIONS)
 app = typer.Typer(
     cls=_OneLineErrors,
     pretty_exceptions_enable=False,
@@ -76,15 +91,15 @@ app.add_typer(templates_app, name="templates")
 
 @app.callback()
 def _main(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version.", metavar=""),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     """scaffold: container files for Rust projects."""
 
 
-@app.command("inspect")
+@app.command("inspect", cls=_Command)
 def inspect_command(
     path: Path = typer.Argument(Path("."), help="The crate or workspace folder."),
-    as_json: bool = typer.Option(False, "--json", help="Print the facts as JSON.", metavar=""),
+    as_json: bool = typer.Option(False, "--json", help="Print the facts as JSON."),
 ) -> None:
     """Print what scaffold found in a Rust project."""
     with _handled_errors():
@@ -101,21 +116,21 @@ _DATA = typer.Option([], "--data", help="One answer as KEY=VALUE (repeatable); s
 _TEMPLATE = typer.Option(None, "--template", help="Template set folder.", show_default="the built-in set")
 
 
-@app.command("init")
+@app.command("init", cls=_Command)
 @answer_flags
 def init_command(
     flags: Layer,
     path: Path = _PATH,
     no_input: bool = typer.Option(
-        False, "--no-input", help="Ask nothing: take every answer from flags, --data, --answers and defaults.", metavar=""
+        False, "--no-input", help="Ask nothing: take every answer from flags, --data, --answers and defaults."
     ),
     answers_file: Path | None = typer.Option(None, "--answers", help="Replay an answers file (such as .scaffold/answers.toml)."),
     data: list[str] = _DATA,
     template: Path | None = _TEMPLATE,
     output_dir: Path | None = typer.Option(None, help="Where to write the files.", show_default="the workspace root"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print unified diffs; write nothing.", metavar=""),
-    force: bool = typer.Option(False, "--force", help="Overwrite files whose content differs.", metavar=""),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only what was written, not the summary.", metavar=""),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print unified diffs; write nothing."),
+    force: bool = typer.Option(False, "--force", help="Overwrite files whose content differs."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only what was written, not the summary."),
 ) -> None:
     """Write Dockerfile, .dockerignore and docker-compose.yml for a Rust project (asks on a terminal)."""
     with _handled_errors():
@@ -152,7 +167,7 @@ def init_command(
                 typer.echo(line)
 
 
-@app.command("update")
+@app.command("update", cls=_Command)
 @answer_flags
 def update_command(
     flags: Layer,
@@ -160,7 +175,7 @@ def update_command(
     data: list[str] = typer.Option([], "--data", help="Change one answer as KEY=VALUE (repeatable)."),
     template: Path | None = typer.Option(None, "--template", help="Switch to this template set folder.", show_default="the one recorded"),
     output_dir: Path | None = typer.Option(None, help="Where the files are.", show_default="the workspace root"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing.", metavar=""),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing."),
 ) -> None:
     """Re-render from .scaffold/answers.toml and merge into the files, keeping your edits; flags change answers."""
     with _handled_errors():
@@ -209,7 +224,7 @@ def _exit_on_conflicts(results: list[MergeResult], dry_run: bool) -> None:
         raise typer.Exit(1)
 
 
-@app.command("plan")
+@app.command("plan", cls=_Command)
 @answer_flags
 def plan_command(
     flags: Layer,
@@ -219,7 +234,7 @@ def plan_command(
     ),
     data: list[str] = _DATA,
     template: Path | None = _TEMPLATE,
-    as_json: bool = typer.Option(False, "--json", help="Print the whole plan as JSON: what templates read as `plan`.", metavar=""),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole plan as JSON: what templates read as `plan`."),
 ) -> None:
     """Print the plan `init` would generate from these answers; writes nothing."""
     with _handled_errors():
@@ -240,14 +255,14 @@ def plan_command(
             typer.echo(line)
 
 
-@app.command("check")
+@app.command("check", cls=_Command)
 def check_command(
     path: Path = typer.Argument(Path("."), help="A folder with a Dockerfile, .dockerignore and compose file, or one of them."),
     ignore: list[str] = typer.Option(
         [], "--ignore", metavar="CODE", help="Waive a rule, e.g. SC305 (repeat or comma-separate; waivable rules only)."
     ),
     strict: bool = typer.Option(
-        False, "--strict", help="Fail when a validator (hadolint, BuildKit's parser, Compose v2) is missing or cannot run.", metavar=""
+        False, "--strict", help="Fail when a validator (hadolint, BuildKit's parser, Compose v2) is missing or cannot run."
     ),
 ) -> None:
     """Check existing container files (generated or hand-written): lint, parse, and security rules."""
@@ -259,7 +274,7 @@ def check_command(
         raise typer.Exit(exit_status(report.findings))
 
 
-@app.command("schema")
+@app.command("schema", cls=_Command)
 def schema_command(
     template: Path | None = _TEMPLATE,
 ) -> None:
@@ -268,7 +283,7 @@ def schema_command(
         typer.echo(json.dumps(json_schema(load_template_set(template).questions), indent=2))
 
 
-@templates_app.command("export")
+@templates_app.command("export", cls=_Command)
 def templates_export_command(directory: Path = typer.Argument(..., help="A new or empty folder.")) -> None:
     """Write the built-in template set to DIRECTORY, to customize and use with --template."""
     with _handled_errors():

@@ -1,4 +1,4 @@
-"""How fast the tool itself is: `scaffold init --no-input` and `scaffold inspect` wall time.
+"""How fast the tool itself is: `scaffold init --no-input` (with and without `-q`) and `scaffold inspect` wall time.
 
 Each number is the median of repeated runs of a fresh interpreter (what a user waits for),
 measured in this run on this machine. Usage: python benchmarks/tool_speed.py [--runs N] [--compare]
@@ -92,6 +92,8 @@ def main() -> None:
         results = {
             "python_startup_s": median_seconds([sys.executable, "-c", "pass"], args.runs),
             "init_raft_node_s": median_seconds([*scaffold, "init", str(crate), "--no-input", "--force"], args.runs),
+            # -q leaves out the end summary and its preflight (the docker client asked about buildx and Compose).
+            "init_raft_node_quiet_s": median_seconds([*scaffold, "init", str(crate), "--no-input", "--force", "-q"], args.runs),
             "inspect_100_members_s": median_seconds([*scaffold, "inspect", str(workspace), "--json"], args.runs),
         }
     print(json.dumps({k: round(v, 3) for k, v in results.items()}, indent=2))

@@ -6,6 +6,7 @@ answer is typed, `validate` runs them all over a complete Answers object.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -209,8 +210,17 @@ def check_rust_version(version: str) -> None:
 
 
 def check_address(address: str) -> None:
-    if not ADDRESS.match(address):
-        raise UsageError(f"--publish-address {address!r}: expected an IP address such as 127.0.0.1 or 0.0.0.0")
+    """An address Docker can bind a published port to: a host's unicast or unspecified address."""
+    problem = None if ADDRESS.match(address) else "expected an IP address such as 127.0.0.1 or 0.0.0.0"
+    if problem is None:
+        try:
+            parsed = ipaddress.ip_address(address.strip("[]"))
+        except ValueError:
+            parsed, problem = None, "not an IP address (each IPv4 part is 0 to 255)"
+        if parsed is not None and (parsed.is_multicast or parsed == ipaddress.IPv4Address("255.255.255.255")):
+            problem = "a multicast or broadcast address, which no port can be published on"
+    if problem:
+        raise UsageError(f"--publish-address {address!r}: {problem}; use 127.0.0.1, 0.0.0.0 or an address of this host")
 
 
 def check_feature(feature: str) -> None:

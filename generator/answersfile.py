@@ -120,15 +120,23 @@ def read_answers_file(path: Path, questions: Sequence[Question], source: str = "
     )
 
 
-def user_defaults_layer(questions: Sequence[Question]) -> Layer:
-    """The per-user defaults file; keys no question of this template set has are left alone."""
+def user_defaults_layer(questions: Sequence[Question]) -> tuple[Layer, tuple[str, ...]]:
+    """The per-user defaults file, and a warning naming the keys no question of this template set has.
+
+    Unknown keys are warned about, not refused: other template sets may read the same file. A
+    `$SCAFFOLD_CONFIG` that names no file is an error, since the user asked for that file.
+    """
     path = user_defaults_path()
+    if os.environ.get("SCAFFOLD_CONFIG") and not path.is_file():
+        raise UsageError(f"$SCAFFOLD_CONFIG names {path}, which is not a file; create it or unset SCAFFOLD_CONFIG")
     if not path.is_file():
-        return Layer("user defaults", MappingProxyType({}))
-    known = {q.name for q in questions}
+        return Layer("user defaults", MappingProxyType({})), ()
+    known = [q.name for q in questions]
     data = load_toml(path, USER_DEFAULTS)
-    values = {q.name: coerce(q, data[q.name], str(path)) for q in questions if q.name in data and q.name in known}
-    return Layer("user defaults", MappingProxyType(values))
+    values = {q.name: coerce(q, data[q.name], str(path)) for q in questions if q.name in data}
+    unknown = [key for key in data if key not in known]
+    warnings = (f"{path}: {', '.join(unknown)}: not a question of this template set, ignored; known: {', '.join(known)}",)
+    return Layer("user defaults", MappingProxyType(values)), warnings if unknown else ()
 
 
 # --- precedence ---------------------------------------------------------------------------------

@@ -43,6 +43,17 @@ def default_rust_version(facts: ProjectFacts, binary: Binary) -> str:
     return max((BASELINE_RUST, msrv or BASELINE_RUST), key=rustrelease.key)
 
 
+def rust_version_reason(facts: ProjectFacts, binary: Binary) -> str:
+    """Why default_rust_version chose what it did, for `inspect`."""
+    if facts.toolchain and facts.toolchain.version:
+        return f"pinned by {facts.toolchain.file}"
+    msrv = facts.rust_version(binary)
+    if msrv and rustrelease.key(msrv) > rustrelease.key(BASELINE_RUST):
+        return f"the rust-version (MSRV) {msrv}"
+    older = f"; the rust-version {msrv} is older" if msrv else "; no rust-version declared"
+    return f"scaffold's tested release{older}"
+
+
 def _listing(binaries: list[Binary]) -> str:
     shown = [f"{b.name} (package {b.package})" for b in binaries[:12]]
     more = f" and {len(binaries) - 12} more" if len(binaries) > 12 else ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .errors import UsageError
 from .manifest import Dependency, Package
 
 
@@ -74,6 +75,26 @@ def _implicit_features(package: Package) -> set[str]:
     """Optional dependencies are features of the same name, unless `dep:name` appears in [features]."""
     named_with_dep = {v[4:] for vs in package.features.values() for v in vs if v.startswith("dep:")}
     return {d.key for d in package.dependencies if d.optional} - named_with_dep - set(package.features)
+
+
+def known_features(package: Package) -> tuple[str, ...]:
+    """What `--features` may name for the package, besides `default`: its [features] and optional dependencies."""
+    return tuple(sorted({*package.features, *_implicit_features(package)} - {"default"}))
+
+
+def check_features(package: Package, features: tuple[str, ...]) -> None:
+    """Every `--features` value names a feature of the package (or `dep/feature` of one of its dependencies):
+    Cargo would otherwise fail in the middle of the image build."""
+    known = ["default", *known_features(package)]
+    dependencies = {d.key for d in package.dependencies if d.kind != "dev"}
+    for feature in features:
+        dep_key, slash, _ = feature.partition("/")
+        if (dep_key.removesuffix("?") in dependencies) if slash else feature in known:
+            continue
+        what = f"{dep_key} is not a dependency of package {package.name}" if slash else "no such feature"
+        listed = [f for f in known if f != "default"]
+        have = f"package {package.name} has: {', '.join(listed)}" if listed else f"package {package.name} has no features"
+        raise UsageError(f"--features {feature}: {what}; {have}")
 
 
 def enabled_features(package: Package, wanted: set[str]) -> set[str]:

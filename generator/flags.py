@@ -9,6 +9,7 @@ question's separator. `answer_flags` adds these options to a command's signature
 
 from __future__ import annotations
 
+import enum
 import functools
 import inspect
 from collections.abc import Callable, Sequence
@@ -34,12 +35,10 @@ def parameter_name(question: Question) -> str:
 
 
 def option(question: Question) -> Any:
-    """The typer option of one question."""
+    """The typer option of one question (a choice question's type is an Enum: see `annotation`)."""
     assert question.flag is not None
     names = f"{question.flag}/{question.negative_flag}" if question.negative_flag else question.flag
     text = question.help
-    if question.choices and not all(choice in text for choice in question.choices):
-        text += f" One of: {', '.join(question.choices)}."
     default = None if callable(question.default) else question.default
     if isinstance(default, tuple):
         return typer.Option(list(default) or None, names, help=text, show_default=question.default_text or bool(default))
@@ -48,9 +47,20 @@ def option(question: Question) -> Any:
     return typer.Option(default, names, help=text, show_default=question.default_text or True)
 
 
+def annotation(question: Question) -> Any:
+    """The parameter type typer reads: an Enum of the choices for a choice question."""
+    if question.type == "choice":
+        name = parameter_name(question).title().replace("_", "")
+        choices: Any = enum.Enum(name, {c: c for c in question.choices})  # type: ignore[misc]  # built from the table
+        return choices | None
+    return _TYPES.get(question.type, str | None)
+
+
 def given_value(question: Question, value: Any) -> CustomValue:
-    """A flag's value as the question's answer: a repeated list option, each value split by the separator
-    (kept whole when the question has none: a template holds commas and spaces)."""
+    """A flag's value as the question's answer: a choice's text, a repeated list option, each value split
+    by the separator (kept whole when the question has none: a template holds commas and spaces)."""
+    if isinstance(value, enum.Enum):
+        return value.value
     if question.type != "list":
         return value
     if question.separator is None:
@@ -63,7 +73,7 @@ def answer_flags(command: Callable[..., None]) -> Callable[..., None]:
     """Give `command` every answer flag; it receives, in their place, `flags: Layer` of those given."""
     own = [p for name, p in inspect.signature(command, eval_str=True).parameters.items() if name != "flags"]
     generated = [
-        inspect.Parameter(parameter_name(q), inspect.Parameter.KEYWORD_ONLY, default=option(q), annotation=_TYPES.get(q.type, str | None))
+        inspect.Parameter(parameter_name(q), inspect.Parameter.KEYWORD_ONLY, default=option(q), annotation=annotation(q))
         for q in FLAG_QUESTIONS
     ]
     keyword_only = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]

@@ -48,6 +48,7 @@ class ProjectFacts:
     warnings: tuple[str, ...]
     build_inputs: BuildInputs  # files the members' sources read (include_bytes! and the like)
     ask_cargo: bool = True  # system packages from cargo's own resolution where it can answer
+    default_reason: str = ""  # why default_binary is the one (or, with none, why none is)
 
     @property
     def root(self) -> Path:
@@ -86,7 +87,8 @@ class ProjectFacts:
         notes = [note for packages in each for note in packages.warnings]
         if any(set(other.build) != set(build) or set(other.runtime) != set(runtime) for other in each):
             notes.append("no binary chosen: these are the packages every candidate needs; pass --bin for the exact list")
-        return SystemPackages(tuple(build), tuple(runtime), _unique(notes))
+        needed_by = tuple(dict.fromkeys(pair for packages in each for pair in packages.needed_by if pair[0] in (*build, *runtime)))
+        return SystemPackages(tuple(build), tuple(runtime), _unique(notes), needed_by)
 
     def _ask_cargo(self, package: str, wanted: tuple[str, ...], musl: bool) -> Compiled | Unanswered | None:
         """Cargo's resolution of `package` with `wanted` features for the container's target; None: not asked."""
@@ -128,9 +130,9 @@ def inspect_project(path: Path, ask_cargo: bool = True) -> ProjectFacts:
 
     scope = (workspace.selected,) if workspace.selected else workspace.members
     binaries = tuple(_binary(root, package, target) for package in scope for target in package.binaries)
-    default, reason = _default_binary(workspace, scope, binaries)
-    if reason:
-        warnings.append(reason)
+    default, why, warning = _default_binary(workspace, scope, binaries)
+    if warning:
+        warnings.append(warning)
 
     unsupported = None
     if cargo_config.build_target and cargo_config.build_target not in _SUPPORTED_TARGETS:
@@ -145,7 +147,7 @@ def inspect_project(path: Path, ask_cargo: bool = True) -> ProjectFacts:
     warnings += submodule_warnings(root) + private_dependency_warnings(root, workspace.members)
     return ProjectFacts(
         kind, workspace, binaries, default, toolchain, cargo_config, lock, sqlx, unsupported, tuple(warnings),
-        build_inputs, ask_cargo,
+        build_inputs, ask_cargo, why,
     )
 
 
@@ -160,22 +162,28 @@ def _binary(root: Path, package: Package, target) -> Binary:
     )
 
 
-def _default_binary(workspace: Workspace, scope: tuple[Package, ...], binaries: tuple[Binary, ...]) -> tuple[Binary | None, str | None]:
-    """The binary a user most likely means, or None (with why) when guessing would be a coin toss."""
+def _default_binary(
+    workspace: Workspace, scope: tuple[Package, ...], binaries: tuple[Binary, ...]
+) -> tuple[Binary | None, str, str | None]:
+    """The binary a user most likely means, or None when guessing would be a coin toss; why; a warning."""
     if not binaries:
-        return None, None
+        return None, "no binary targets", None
     runnable = [b for b in binaries if b.builds_by_default] or list(binaries)
     preferred = [b for b in runnable if b.package in workspace.default_members]
     candidates = preferred or runnable
     if len(candidates) == 1:
-        return candidates[0], None
+        if len(binaries) == 1:
+            return candidates[0], "the only binary", None
+        why = "the only binary of the workspace's default-members" if preferred else "the only binary that builds without --features"
+        return candidates[0], why, None
     default_runs = [b for b in candidates if (p := workspace.package(b.package)) is not None and p.default_run == b.name]
     if len(default_runs) == 1:
-        return default_runs[0], None
+        return default_runs[0], f"default-run of package {default_runs[0].package}", None
     servers = [b for b in candidates if _SERVER_WORDS & set(re.split(r"[-_]", b.name.lower()))]
     if len(servers) == 1:
-        return servers[0], f"picked binary `{servers[0].name}` because its name looks like a server; choose another with --bin"
-    return None, None
+        warning = f"picked binary `{servers[0].name}` because its name looks like a server; choose another with --bin"
+        return servers[0], "its name looks like a server's", warning
+    return None, f"{len(candidates)} binaries could be the one to run and none is marked (default-run); pass --bin", None
 
 
 def _unique(items: list[str]) -> tuple[str, ...]:

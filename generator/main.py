@@ -4,28 +4,78 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from . import __version__, pipeline
 from .answersfile import Layer, data_layer
 from .errors import ScaffoldError, UsageError
 from .flags import answer_flags
-from .inspect import ProjectFacts, inspect_project
+from .inspect import inspect_project
+from .inspect_report import report_data, report_lines
 from .plan import BuildPlan, as_data
 from .questions import json_schema
 from .summary import init_summary
 from .templateset import export_builtin, load_template_set
 
-templates_app = typer.Typer(no_args_is_help=True, help="Work with template sets.")
+if TYPE_CHECKING:
+    from .update import MergeResult
+
+_HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+
+
+class _PlainFlags:
+    """A flag takes no value: its help shows no `<bool>` (typer shows a type for every option without a metavar)."""
+
+    def get_params(self, ctx: Any) -> Any:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
+
+class _Command(_PlainFlags, TyperCommand):
+    pass
+
+
+class _OneLineErrors(_PlainFlags, TyperGroup):
+    """A usage error (an unknown option, a value that is not one of the choices) as one `error:` line, exit 2.
+
+    typer ships its own copy of click, so its exceptions are told apart by class name under TyperException.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            status = super().main(*args, **kwargs)
+        except typer.exceptions.TyperException as exc:
+            kinds = {kind.__name__ for kind in type(exc).__mro__}
+            ctx = getattr(exc, "ctx", None)
+            if "NoArgsIsHelpError" in kinds and ctx is not None:
+                typer.echo(ctx.get_help())
+                sys.exit(2)
+            message = (exc.format_message() if hasattr(exc, "format_message") else str(exc)).replace("Value error, ", "")
+            if "UsageError" in kinds:
+                message = f"{message.rstrip('.')}; see `{ctx.command_path if ctx else 'scaffold'} -h`"
+            typer.echo(f"error: {message}", err=True)
+            sys.exit(2 if "UsageError" in kinds else getattr(exc, "exit_code", 1))
+        except typer.Abort:
+            typer.echo("interrupted; nothing was written", err=True)
+            sys.exit(130)
+        sys.exit(status if isinstance(status, int) else 0)
+
+
+templates_app = typer.Typer(cls=_OneLineErrors, no_args_is_help=True, help="Work with template sets.", context_settings=_HELP_OPTIONS)
 app = typer.Typer(
-    add_completion=False,
+    cls=_OneLineErrors,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
+    context_settings=_HELP_OPTIONS,
     help="Generate a multi-stage Dockerfile, a .dockerignore and an N-node docker-compose.yml for a Rust project.",
 )
 
@@ -40,11 +90,13 @@ app.add_typer(templates_app, name="templates")
 
 
 @app.callback()
-def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version.")) -> None:
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
     """scaffold: container files for Rust projects."""
 
 
-@app.command("inspect")
+@app.command("inspect", cls=_Command)
 def inspect_command(
     path: Path = typer.Argument(Path("."), help="The crate or workspace folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the facts as JSON."),
@@ -52,12 +104,11 @@ def inspect_command(
     """Print what scaffold found in a Rust project."""
     with _handled_errors():
         facts = inspect_project(path)
-        report = facts_report(facts)
         if as_json:
-            typer.echo(json.dumps(report, indent=2))
+            typer.echo(json.dumps(report_data(facts), indent=2))
         else:
-            for key, value in report.items():
-                typer.echo(f"{key}: {json.dumps(value)}")
+            for line in report_lines(facts):
+                typer.echo(line)
 
 
 _PATH = typer.Argument(Path("."), help="The crate or workspace folder.")
@@ -65,12 +116,14 @@ _DATA = typer.Option([], "--data", help="One answer as KEY=VALUE (repeatable); s
 _TEMPLATE = typer.Option(None, "--template", help="Template set folder.", show_default="the built-in set")
 
 
-@app.command("init")
+@app.command("init", cls=_Command)
 @answer_flags
 def init_command(
     flags: Layer,
     path: Path = _PATH,
-    no_input: bool = typer.Option(False, "--no-input", help="Ask nothing: take every answer from flags, --data, --answers and defaults."),
+    no_input: bool = typer.Option(
+        False, "--no-input", help="Ask nothing: take every answer from flags, --data, --answers and defaults."
+    ),
     answers_file: Path | None = typer.Option(None, "--answers", help="Replay an answers file (such as .scaffold/answers.toml)."),
     data: list[str] = _DATA,
     template: Path | None = _TEMPLATE,
@@ -110,11 +163,14 @@ def init_command(
         for status, written in pipeline.save(generated, force=force, skip=skip, consented=consented):
             typer.echo(f"{status:>9}  {written}")
         if not quiet:
-            for line in init_summary(generated.plan, generated.notes):
+            from .preflight import preflight
+
+            elsewhere = output_dir if generated.plan.context.path != "." else None
+            for line in init_summary(generated.plan, generated.notes, preflight(), elsewhere):
                 typer.echo(line)
 
 
-@app.command("update")
+@app.command("update", cls=_Command)
 @answer_flags
 def update_command(
     flags: Layer,
@@ -141,7 +197,11 @@ def update_command(
               for name in no_longer_generated(list(generated.files), project.target))
         if dry_run:
             for result in results:
-                typer.echo(result.diff if result.changes_file else f"{result.name}: {result.status}")
+                if result.changes_file:
+                    typer.echo(result.diff)
+            for result in results:
+                typer.echo(f"{result.status:>11}  {generated.project.target / result.name}")
+            _exit_on_conflicts(results, dry_run=True)
             return
         if _on_terminal() and any(r.conflicts for r in results):
             from .prompt import Wizard
@@ -153,17 +213,23 @@ def update_command(
             ]
         for status, written in pipeline.save_merged(generated, results):
             typer.echo(f"{status:>11}  {written}")
-        conflicted = [r for r in results if r.conflicts]
-        if conflicted:
-            typer.echo(
-                f"error: {', '.join(r.name for r in conflicted)}: conflicts between your edits and the new render are marked "
-                "with <<<<<<< and >>>>>>>; resolve them and remove the markers",
-                err=True,
-            )
-            raise typer.Exit(1)
+        _exit_on_conflicts(results, dry_run=False)
 
 
-@app.command("plan")
+def _exit_on_conflicts(results: list[MergeResult], dry_run: bool) -> None:
+    """Exit 1 while a file holds conflict markers, in a real run and in a dry run alike (CI runs the latter)."""
+    conflicted = [r for r in results if r.conflicts]
+    if conflicted:
+        marked = "would be marked" if dry_run else "are marked"
+        typer.echo(
+            f"error: {', '.join(r.name for r in conflicted)}: conflicts between your edits and the new render {marked} "
+            "with <<<<<<< and >>>>>>>; resolve them and remove the markers",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+@app.command("plan", cls=_Command)
 @answer_flags
 def plan_command(
     flags: Layer,
@@ -194,7 +260,7 @@ def plan_command(
             typer.echo(line)
 
 
-@app.command("check")
+@app.command("check", cls=_Command)
 def check_command(
     path: Path = typer.Argument(Path("."), help="A folder with a Dockerfile, .dockerignore and compose file, or one of them."),
     ignore: list[str] = typer.Option(
@@ -213,7 +279,7 @@ def check_command(
         raise typer.Exit(exit_status(report.findings))
 
 
-@app.command("schema")
+@app.command("schema", cls=_Command)
 def schema_command(
     template: Path | None = _TEMPLATE,
 ) -> None:
@@ -222,7 +288,7 @@ def schema_command(
         typer.echo(json.dumps(json_schema(load_template_set(template).questions), indent=2))
 
 
-@templates_app.command("export")
+@templates_app.command("export", cls=_Command)
 def templates_export_command(directory: Path = typer.Argument(..., help="A new or empty folder.")) -> None:
     """Write the built-in template set to DIRECTORY, to customize and use with --template."""
     with _handled_errors():
@@ -257,26 +323,6 @@ def _on_terminal() -> bool:
 def _warn(warnings) -> None:
     for warning in dict.fromkeys(warnings):
         typer.echo(f"warning: {warning}", err=True)
-
-
-def facts_report(facts: ProjectFacts) -> dict:
-    default = facts.default_binary
-    packages = facts.system_packages(default)
-    return {
-        "kind": facts.kind,
-        "workspace_root": str(facts.root),
-        "binaries": [
-            {"package": b.package, "name": b.name, "manifest": b.manifest, "required_features": list(b.required_features)}
-            for b in facts.binaries
-        ],
-        "default_binary": {"package": default.package, "name": default.name} if default else None,
-        "toolchain": asdict(facts.toolchain) if facts.toolchain else None,
-        "rust_version": facts.rust_version(default),
-        "lockfile": facts.lock is not None,
-        "build_packages": list(packages.build),
-        "runtime_packages": list(packages.runtime),
-        "warnings": list(facts.warnings + packages.warnings),
-    }
 
 
 class _handled_errors:

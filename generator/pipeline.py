@@ -81,13 +81,14 @@ def generate(
 ) -> Generated:
     """Resolve the answers from `layers` (highest first, then the user's defaults), plan and render."""
     questions = template_set.questions
-    resolution = resolve(questions, [*layers, user_defaults_layer(questions)], project.facts, ask=ask, ask_binary=ask_binary)
-    plan = make_plan(project.facts, resolution.answers, template_set.files)
+    defaults, defaults_warnings = user_defaults_layer(questions)
+    resolution = resolve(questions, [*layers, defaults], project.facts, ask=ask, ask_binary=ask_binary)
+    plan = make_plan(project.facts, resolution.answers, template_set.files, project.target)
     files = render(plan, template_set, resolution.answers.custom_answers)
     values = answer_values(resolution.answers, questions)
     text = answers_toml(values, template_record(template_set, answers_path(project.target)), template_set.version)
     answers_file = RenderedFile(ANSWERS_NAME, text)
-    warnings = tuple(dict.fromkeys((*plan.warnings, *resolution.warnings)))
+    warnings = tuple(dict.fromkeys((*defaults_warnings, *plan.warnings, *resolution.warnings)))
     return Generated(project, plan, tuple(files), answers_file, warnings, resolution.notes)
 
 

@@ -19,11 +19,12 @@ from . import __version__, contract, loopback, plan_cluster, plan_image, ports, 
 from .answers import Answers, validate
 from .choices import choose_binary, default_rust_version
 from .errors import ScaffoldError, UsageError
+from .features import check_features
 from .inspect import Binary, ProjectFacts, require_application
 from .mounts import check_mounts, mount_table
 from .plan_build import make_build
 from .plan_cluster import ClusterPlan, make_cluster
-from .plan_context import ContextPlan, make_context
+from .plan_context import IGNORE_FILE, ContextPlan, make_context
 from .plan_image import ImagePlan, User
 from .plan_kubernetes import KubernetesPlan, make_kubernetes
 from .plan_swarm import SwarmPlan, make_swarm
@@ -47,12 +48,15 @@ class BuildPlan:
     targets: tuple[str, ...]  # where the cluster runs: compose, kubernetes, swarm
     kubernetes: KubernetesPlan | None  # planned only for that target (its refusals concern no one else)
     swarm: SwarmPlan | None
-    outputs: tuple[str, ...]  # the files the template set writes, relative to the output directory
+    outputs: tuple[str, ...]  # the files the template set writes, relative to the output directory (in its order)
     warnings: tuple[str, ...]
 
 
-def make_plan(facts: ProjectFacts, answers: Answers, outputs: tuple[OutputFile, ...] | None = None) -> BuildPlan:
-    """The plan for the files `outputs` (by default the built-in set's) describe."""
+def make_plan(
+    facts: ProjectFacts, answers: Answers, outputs: tuple[OutputFile, ...] | None = None, output_dir: Path | None = None
+) -> BuildPlan:
+    """The plan for the files `outputs` (by default the built-in set's) describe, written to `output_dir`
+    (by default the project root)."""
     require_application(facts)
     outputs = load_template_set().files if outputs is None else outputs
     warnings = list(validate(answers))
@@ -60,13 +64,15 @@ def make_plan(facts: ProjectFacts, answers: Answers, outputs: tuple[OutputFile, 
     _check_names(binary)
     package = facts.workspace.package(binary.package)
     assert package is not None
+    check_features(package, answers.features)
     features = tuple(dict.fromkeys((*answers.features, *binary.required_features)))
     runtime = runtimes.get(answers.runtime)
     system = facts.system_packages(binary, features, musl=runtime.libc == "musl")
     warnings += system.warnings
-    context, context_warnings = make_context(facts, binary, tuple(f.path for f in outputs if not f.context))
+    context, context_warnings = make_context(facts, binary, tuple(f.path for f in outputs if not f.context), output_dir)
     warnings += context_warnings
     rust_version = _rust_version(facts, binary, answers)
+    runtime.check_rust_version(rust_version, "--rust-version" if answers.rust_version else f"{_pin_source(facts)} pins Rust")
     pinned = facts.toolchain.version if facts.toolchain else None
     if facts.toolchain and pinned and pinned != rust_version:
         warnings.append(
@@ -121,7 +127,7 @@ def make_plan(facts: ProjectFacts, answers: Answers, outputs: tuple[OutputFile, 
         targets=answers.targets,
         kubernetes=kubernetes,
         swarm=swarm,
-        outputs=tuple(f.path for f in outputs if f.rendered_for(answers.targets)),
+        outputs=tuple(context.ignore_file if f.path == IGNORE_FILE else f.path for f in outputs if f.rendered_for(answers.targets)),
         warnings=tuple(dict.fromkeys((*facts.warnings, *warnings))),
     )
 
@@ -167,6 +173,10 @@ def _rust_version(facts: ProjectFacts, binary: Binary, answers: Answers) -> str:
             raise UsageError(f"--rust-version {answers.rust_version} is older than the project's rust-version {msrv}")
         return answers.rust_version
     return default_rust_version(facts, binary)
+
+
+def _pin_source(facts: ProjectFacts) -> str:
+    return str(facts.toolchain.file) if facts.toolchain else "Cargo.toml's rust-version"
 
 
 def _dns_name(name: str) -> str:

@@ -8,6 +8,7 @@ nodes, names their services and volumes and offsets their published ports.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from . import contract
@@ -45,6 +46,9 @@ class ClusterPlan:
     data_dir: str
     env: tuple[tuple[str, EnvValue], ...]  # shared by every node
     nodes: tuple[Node, ...]
+    # `scaffold check` rules the user's own choices break, as (code, reason): the compose file waives them,
+    # so that checking freshly generated files is clean (check_waivers.py reads the comment).
+    waivers: tuple[tuple[str, str], ...] = ()
 
 
 def view(answers: Answers, name: str, named: tuple[NamedPort, ...]) -> ClusterView:
@@ -80,4 +84,15 @@ def make_cluster(
         data_dir=answers.data_dir,
         env=shared,
         nodes=tuple(nodes),
+        waivers=waivers(answers),
     )
+
+
+def waivers(answers: Answers) -> tuple[tuple[str, str], ...]:
+    """The check rules a chosen option breaks on purpose: every-interface publishing, a writable root."""
+    chosen = []
+    if ipaddress.ip_address(answers.publish_address.strip("[]")).is_unspecified:
+        chosen.append(("SC305", f"chosen with --publish-address {answers.publish_address}"))
+    if not answers.read_only:
+        chosen.append(("SC304", "chosen with --writable-root"))
+    return tuple(chosen)

@@ -14,6 +14,7 @@ from types import MappingProxyType
 import jinja2
 
 from . import contract, filters_cluster
+from .check_waivers import waiver_comment
 from .errors import ScaffoldError
 from .plan import PLAN_CHANGED_IN, BuildPlan
 from .plan_cluster import PublishedPort
@@ -47,7 +48,8 @@ def render(plan: BuildPlan, template_set: TemplateSet | None = None, custom: Map
     template_set = template_set or load_template_set()
     env = _environment(template_set.root)
     files = []
-    for output in (f for f in template_set.files if f.rendered_for(plan.targets)):
+    rendered = [f for f in template_set.files if f.rendered_for(plan.targets)]
+    for output, path in zip(rendered, plan.outputs, strict=True):
         try:
             template = env.get_template(output.template)
             text = template.render(plan=plan, custom=custom if custom is not None else MappingProxyType({}))
@@ -61,7 +63,7 @@ def render(plan: BuildPlan, template_set: TemplateSet | None = None, custom: Map
                 raise
             what = "uses an undefined value" if isinstance(exc, jinja2.UndefinedError) else "failed"
             raise ScaffoldError(f"{location}: template {what}: {exc}") from None
-        files.append(RenderedFile(output.path, text))
+        files.append(RenderedFile(path, text))  # the plan's name: the ignore file moves beside the Dockerfile
     return files
 
 
@@ -89,6 +91,7 @@ def _environment(templates: Path) -> jinja2.Environment:
     )
     env.filters["json"] = _json
     env.filters["compose"] = _compose_value
+    env.filters["waiver"] = waiver_comment
     env.filters["compose_env"] = contract.compose_env
     env.filters["compose_port"] = _compose_port
     env.filters["compose_test"] = _compose_test

@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from . import rustrelease
+from .errors import UsageError
+
 # Debian's names for the packages syspackages.py knows, as Alpine calls them; names not listed are the same.
 _ALPINE_NAMES = MappingProxyType({
     "pkg-config": "pkgconf",
@@ -61,6 +64,16 @@ class Runtime:
     provides: frozenset[str] = frozenset()  # Debian package names whose libraries the image already holds
     ca_bundle_from_builder: bool = False  # ca-certificates is met by copying the builder's CA bundle
     image_markers: tuple[str, ...] = ()  # substrings that identify a FROM image as this kind (for check)
+    first_rust: str = "1.67"  # the oldest Rust release the builder image is published for
+
+    def check_rust_version(self, version: str, source: str) -> None:
+        """The builder image exists for `version`: the official images start at `first_rust`, and Rust is 1.x."""
+        if not version.startswith("1.") or rustrelease.key(version) < rustrelease.key(self.first_rust):
+            builder = self.builder_image.replace("${RUST_VERSION}", version)
+            raise UsageError(
+                f"{source} {version}: no image {builder} exists (the {self.name} builder starts at Rust {self.first_rust}); "
+                f"choose --rust-version {self.first_rust} or newer"
+            )
 
     @property
     def package_manager(self) -> str:
@@ -113,6 +126,7 @@ RUNTIMES: tuple[Runtime, ...] = (
         10001,
         frozenset({"sh", "wget"}),
         image_markers=("alpine",),
+        first_rust="1.37",
     ),
     Runtime(
         "scratch",
@@ -125,6 +139,7 @@ RUNTIMES: tuple[Runtime, ...] = (
         10001,
         frozenset(),
         ca_bundle_from_builder=True,
+        first_rust="1.37",
     ),
 )
 NAMES: tuple[str, ...] = tuple(r.name for r in RUNTIMES)

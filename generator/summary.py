@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import contract
 from .plan import BuildPlan
@@ -14,14 +15,19 @@ from .plan_image import HealthCheck
 _ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]"}
 
 
-def init_summary(plan: BuildPlan, notes: Sequence[str] = ()) -> list[str]:
+def init_summary(
+    plan: BuildPlan, notes: Sequence[str] = (), preflight: Sequence[str] = (), output_dir: Path | None = None
+) -> list[str]:
+    """The end summary; `preflight` holds preflight.py's lines about this machine's BuildKit and Compose;
+    `output_dir`, when the files are not in the project, is where compose is run."""
     cluster, image = plan.cluster, plan.image
     first = cluster.nodes[0]
+    start = "docker compose up -d --build      (stop and delete the data: docker compose down -v)"
     lines = [
         f"generated:  {', '.join(plan.outputs)} for `{plan.binary}`, {len(cluster.nodes)} node(s)",
     ]
     if "compose" in plan.targets:
-        lines.append("start:      docker compose up -d --build      (stop and delete the data: docker compose down -v)")
+        lines.append(f"start:      {f'cd {shlex.quote(str(output_dir))} && ' if output_dir is not None else ''}{start}")
     if plan.kubernetes is not None:
         lines.append(f"kubernetes: push {plan.kubernetes.image}, then kubectl apply -k k8s   (Kubernetes {plan.kubernetes.min_version}+)")
     if plan.swarm is not None:
@@ -35,6 +41,9 @@ def init_summary(plan: BuildPlan, notes: Sequence[str] = ()) -> list[str]:
     lines += [f"  {line}" for line in contract.describe(env, first.command)]
     lines.append(f"probed by:  {_probe(image.healthcheck, image.ports[0].number)}")
     lines += [f"  ({note})" for note in notes]
+    if preflight:
+        lines.append("this machine:")
+        lines += [f"  {line}" for line in preflight]
     return lines
 
 

@@ -130,6 +130,10 @@ class SystemPackages:
     build: tuple[str, ...]  # Debian names
     runtime: tuple[str, ...]
     warnings: tuple[str, ...]
+    needed_by: tuple[tuple[str, str], ...] = ()  # (package, why: the crate that needs it, or the linker)
+
+    def why(self, package: str) -> str:
+        return "; ".join(reason for name, reason in self.needed_by if name == package)
 
 
 NO_LOCK_GUESS = "no Cargo.lock: system packages are guessed from direct dependencies only"
@@ -158,17 +162,20 @@ def packages(needs: list[Need], linker_packages: tuple[str, ...], notes: tuple[s
     warnings = list(notes)
     build = [*linker_packages]
     runtime: list[str] = []
+    needed_by = [(name, "the linker .cargo/config.toml sets") for name in linker_packages]
     for need in needs:
         if need.sure:
             build += need.requirement.build
             runtime += need.requirement.runtime
+            reason = need.crate if need.via == need.crate else f"{need.crate}, through {need.via}"
+            needed_by += [(name, reason) for name in (*need.requirement.build, *need.requirement.runtime)]
         else:
             warnings.append(
                 f"Cargo.lock lists {need.crate} (through {need.via}) only behind features this build may not "
                 f"enable, so {', '.join(need.requirement.build + need.requirement.runtime)} are not installed; "
                 "if the build needs them, add --build-package/--runtime-package"
             )
-    return SystemPackages(tuple(dict.fromkeys(build)), tuple(dict.fromkeys(runtime)), tuple(warnings))
+    return SystemPackages(tuple(dict.fromkeys(build)), tuple(dict.fromkeys(runtime)), tuple(warnings), tuple(dict.fromkeys(needed_by)))
 
 
 def needs_from_manifests(active: Resolution) -> list[Need]:

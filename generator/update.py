@@ -7,6 +7,7 @@ on both sides to the same lines are a conflict, written inline between <<<<<<< a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from .state import generated_names, read_generated, record_generated
 from .write import atomic_write, read_existing, unified_diff
 
 YOURS = "yours"
+_OPENING = re.compile(r"^<{7}(?: |$)")
 NEW = "new render"
 
 
@@ -22,7 +24,8 @@ NEW = "new render"
 class MergeResult:
     name: str
     # "new" (no file yet), "identical" (nothing to do), "updated" (no edits of yours: the new render),
-    # "kept" (only your edits), "merged" (both, cleanly), "conflict" (markers), "overwritten", "skipped"
+    # "kept" (only your edits), "merged" (both, cleanly), "conflict" (markers, new or left from an
+    # earlier update), "overwritten", "skipped"
     status: str
     ours: str | None
     theirs: str
@@ -41,6 +44,9 @@ class MergeResult:
 def merge_file(name: str, base: str | None, ours: str | None, theirs: str) -> MergeResult:
     if ours is None:
         return MergeResult(name, "new", None, theirs, theirs, 0)
+    unresolved = unresolved_conflicts(ours)
+    if unresolved:  # an earlier update's markers: still a conflict until the user removes them
+        return MergeResult(name, "conflict", ours, theirs, ours, unresolved)
     if ours == theirs:
         return MergeResult(name, "identical", ours, theirs, ours, 0)
     if base == ours:
@@ -53,6 +59,11 @@ def merge_file(name: str, base: str | None, ours: str | None, theirs: str) -> Me
     conflicts = sum(1 for region in merge.merge_regions() if region[0] == "conflict")
     content = "".join(merge.merge_lines(name_a=f"{YOURS} ({name})", name_b=f"{NEW} ({name})"))
     return MergeResult(name, "conflict" if conflicts else "merged", ours, theirs, content, conflicts)
+
+
+def unresolved_conflicts(text: str) -> int:
+    """The conflict regions still marked in a file (a `<<<<<<<` line opens each)."""
+    return sum(1 for line in text.splitlines() if _OPENING.match(line))
 
 
 def plan_update(files: list[RenderedFile], output_dir: Path) -> list[MergeResult]:

@@ -49,7 +49,7 @@ def write_files(files: list[RenderedFile], output_dir: Path, *, force: bool, con
     conflicts = [o.name for o in outcomes if o.status == "conflict" and o.name not in consented]
     if conflicts and not force:
         raise ScaffoldError(
-            f"{output_dir}: {', '.join(conflicts)} already exist with other content; nothing was written. "
+            f"{output_dir}: {', '.join(conflicts)} {'exists' if len(conflicts) == 1 else 'exist'} with other content; nothing was written. "
             "Review with --dry-run, then use --force to overwrite"
         )
     _check_writable(output_dir)
@@ -77,8 +77,11 @@ def read_existing(path: Path) -> str | None:
 def _check_writable(output_dir: Path) -> None:
     if output_dir.exists() and not output_dir.is_dir():
         raise ScaffoldError(f"{output_dir}: output directory is not a directory; pass a folder as --output-dir")
-    if not output_dir.is_dir():
-        raise ScaffoldError(f"{output_dir}: output directory does not exist; create it or pass another --output-dir")
+    if not output_dir.exists():
+        try:
+            output_dir.mkdir(parents=True)
+        except OSError as exc:
+            raise ScaffoldError(f"{output_dir}: cannot create the output directory ({exc.strerror}); pass another --output-dir") from None
     if not os.access(output_dir, os.W_OK | os.X_OK):
         fix = "fix its permissions or pass another --output-dir"
         raise ScaffoldError(f"{output_dir}: output directory is not writable; {fix}")

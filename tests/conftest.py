@@ -19,7 +19,9 @@ __all__ = ["REPO", "SAMPLES", "copy_sample"]
 @pytest.fixture(autouse=True)
 def no_user_defaults(monkeypatch, tmp_path_factory):
     """Keep a developer's own ~/.config/scaffold/defaults.toml out of every run the tests make."""
-    monkeypatch.setenv("SCAFFOLD_CONFIG", str(tmp_path_factory.getbasetemp() / "no-user-defaults.toml"))
+    empty = tmp_path_factory.getbasetemp() / "no-user-defaults.toml"
+    empty.touch()
+    monkeypatch.setenv("SCAFFOLD_CONFIG", str(empty))
 
 
 @pytest.fixture(autouse=True)

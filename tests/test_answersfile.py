@@ -32,6 +32,7 @@ def user_defaults(tmp_path, monkeypatch):
     """user_defaults("nodes = 7") -> the user's defaults file holds that."""
     path = tmp_path / "config" / "defaults.toml"
     path.parent.mkdir()
+    path.touch()
     monkeypatch.setenv("SCAFFOLD_CONFIG", str(path))
     return lambda text: path.write_text(text)
 
@@ -164,15 +165,17 @@ def test_bad_data_is_a_usage_error(sample, pair, needles):
 
 def test_the_answers_file_replays_into_identical_files(sample, tmp_path):
     crate = sample("raft-node")
-    first, second = tmp_path / "first", tmp_path / "second"
-    first.mkdir()
-    second.mkdir()
-    made = run_scaffold("init", str(crate), "--no-input", "--nodes", "5", "--runtime", "alpine", "--output-dir", str(first))
+    out = tmp_path / "out"  # the files name their way back to the project: replay into the same place
+    made = run_scaffold("init", str(crate), "--no-input", "--nodes", "5", "--runtime", "alpine", "--output-dir", str(out))
     assert made.returncode == 0, made.stderr
-    replay = run_scaffold("init", str(crate), "--no-input", "--answers", str(first / ".scaffold/answers.toml"), "--output-dir", str(second))
+    names = ("Dockerfile", "Dockerfile.dockerignore", "docker-compose.yml", ".scaffold/answers.toml")
+    first = {name: (out / name).read_bytes() for name in names}
+    answers = tmp_path / "answers.toml"
+    answers.write_bytes(first[".scaffold/answers.toml"])
+    shutil.rmtree(out)
+    replay = run_scaffold("init", str(crate), "--no-input", "--answers", str(answers), "--output-dir", str(out))
     assert replay.returncode == 0, replay.stderr
-    for name in ("Dockerfile", ".dockerignore", "docker-compose.yml", ".scaffold/answers.toml"):
-        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert {name: (out / name).read_bytes() for name in names} == first
 
 
 def test_rerunning_with_the_same_answers_changes_nothing(sample):
@@ -245,7 +248,7 @@ def test_the_schema_validates_written_answers_files(sample):
     jsonschema.Draft202012Validator.check_schema(document)
     assert document["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     validator = jsonschema.Draft202012Validator(document)
-    for flags in ([], ["--nodes", "5", "--runtime", "alpine", "--publish-raft", "--features", "a,b"], ["--healthcheck", "exec"]):
+    for flags in ([], ["--nodes", "5", "--runtime", "alpine", "--publish-raft", "--build-package", "libfoo"], ["--healthcheck", "exec"]):
         crate = sample("raft-node")
         assert run_scaffold("init", str(crate), "--no-input", *flags).returncode == 0
         validator.validate(stored(crate))  # additionalProperties is false: every key written is in the schema
@@ -261,3 +264,22 @@ def test_the_schema_refuses_what_scaffold_refuses(sample, change):
     assert run_scaffold("init", str(crate), "--no-input").returncode == 0
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**stored(crate), **change}, schema(), cls=jsonschema.Draft202012Validator)
+
+
+def test_unknown_keys_in_the_user_defaults_give_one_warning_naming_the_known_ones(sample, user_defaults):
+    crate = sample("raft-node")
+    user_defaults('nodes = 5\nregistry = "ghcr.io/x"\nnodez = 3\n')
+    result = run_scaffold("init", str(crate), "--no-input", "-q")
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:") and "registry" in line]
+    assert len(warnings) == 1 and "nodez" in warnings[0] and "http_port" in warnings[0]
+    assert node_count(crate) == 5  # the known key still applies
+
+
+def test_a_scaffold_config_naming_a_missing_file_is_an_error(sample, tmp_path, monkeypatch):
+    crate = sample("raft-node")
+    monkeypatch.setenv("SCAFFOLD_CONFIG", str(tmp_path / "typo.toml"))
+    result = run_scaffold("init", str(crate), "--no-input")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and "typo.toml" in result.stderr and "SCAFFOLD_CONFIG" in result.stderr
+    assert not (crate / "Dockerfile").exists()

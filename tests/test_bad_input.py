@@ -339,12 +339,14 @@ def test_output_dir_that_is_a_file(tmp_path):
     assert snapshot(tmp_path) == before
 
 
-def test_output_dir_that_does_not_exist(tmp_path):
-    crate = make_crate(tmp_path / "crate")
+def test_unknown_feature_names_the_known_ones(tmp_path):
+    crate = make_crate(tmp_path / "crate", MANIFEST + '\n[features]\ndefault = []\nmetrics = []\ntls = ["metrics"]\n')
     before = snapshot(tmp_path)
-    result = run_scaffold("init", str(crate), "--no-input", "--output-dir", str(tmp_path / "missing"))
-    assert_clean_failure(result, 1, "missing", "does not exist")
+    result = run_scaffold("init", str(crate), "--no-input", "--features", "metrics,tsl")
+    line = assert_clean_failure(result, 2, "--features tsl", "metrics, tls")
+    assert "default" not in line.split("has:")[1]
     assert snapshot(tmp_path) == before
+    assert run_scaffold("init", str(crate), "--no-input", "--features", "tls").returncode == 0
 
 
 @pytest.mark.parametrize("name", ["Dockerfile", ".dockerignore", "docker-compose.yml"])
@@ -386,6 +388,14 @@ FLAG_CASES = {
     "published-ranges-collide": (["--publish-raft", "--host-port", "9001", "--raft-port", "9000"], "overlap"),
     "publish-address-garbage": (["--publish-address", "0.0.0.0:80"], "--publish-address"),
     "runtime-unknown": (["--runtime", "ubuntu"], "--runtime"),
+    # Answers of a valid form that the generated stack cannot honour.
+    "feature-unknown": (["--features", "nosuchfeature"], "has no features"),
+    "feature-of-no-dependency": (["--features", "serde/derive"], "serde is not a dependency"),
+    "publish-address-octet-past-255": (["--publish-address", "300.1.1.1"], "--publish-address"),
+    "publish-address-multicast": (["--publish-address", "224.0.0.1"], "multicast"),
+    "rust-version-before-bookworm-images": (["--rust-version", "1.60"], "rust:1.60-slim-bookworm"),
+    "rust-version-2": (["--rust-version", "2.0"], "no image"),
+    "rust-version-before-alpine-images": (["--runtime", "alpine", "--rust-version", "1.30"], "rust:1.30-alpine"),
 }
 
 

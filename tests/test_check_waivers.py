@@ -20,10 +20,14 @@ WAIVABLE = sorted(code for code, rule in RULES.items() if rule.waivable)
 NOT_WAIVABLE = sorted(code for code, rule in RULES.items() if not rule.waivable)
 
 
-def init(tmp_path, *options: str):
+def init(tmp_path, *options: str, waivers: bool = True):
+    """A crate with generated files; waivers=False takes out the waivers init wrote for its options."""
     crate = make_crate(tmp_path / "crate")
     result = run_scaffold("init", str(crate), "--no-input", *options)
     assert result.returncode == 0, result.stderr
+    if not waivers:
+        compose = crate / "docker-compose.yml"
+        compose.write_text("".join(line for line in compose.read_text().splitlines(True) if "scaffold-check:" not in line))
     return crate
 
 
@@ -33,13 +37,39 @@ def counted(report) -> set[str]:
 
 def test_the_rules_init_options_break_are_waivable(tmp_path):
     """`--publish-address 0.0.0.0` breaks SC305 and `--writable-root` SC304: init can write their waivers."""
-    crate = init(tmp_path, "--publish-address", "0.0.0.0", "--writable-root")
+    crate = init(tmp_path, "--publish-address", "0.0.0.0", "--writable-root", waivers=False)
     assert counted(check(crate)) == {"SC304", "SC305"}
     assert all(RULES[code].waivable for code in ("SC304", "SC305"))
 
 
+@pytest.mark.parametrize(
+    "options, codes",
+    [
+        (["--publish-address", "0.0.0.0"], {"SC305"}),
+        (["--publish-address", "[::]"], {"SC305"}),
+        (["--writable-root"], {"SC304"}),
+        (["--publish-address", "0.0.0.0", "--writable-root"], {"SC304", "SC305"}),
+        ([], set()),
+    ],
+)
+def test_init_waives_the_rules_its_chosen_options_break(tmp_path, options, codes):
+    crate = init(tmp_path, *options)
+    result = run_scaffold("check", str(crate))
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = check(crate)
+    assert {f.rule for f, _ in report.waived} == codes
+    assert all(w.source.startswith(str(crate / "docker-compose.yml")) and w.reason for _, w in report.waived)
+
+
+def test_init_waives_nothing_for_a_chosen_lan_address(tmp_path):
+    """Only every-interface publishing breaks SC305: a chosen address gets no waiver (and needs none)."""
+    crate = init(tmp_path, "--publish-address", "192.168.7.7")
+    assert "scaffold-check:" not in (crate / "docker-compose.yml").read_text()
+    assert counted(check(crate)) == set()
+
+
 def test_waived_by_flag_repeated_or_comma_separated(tmp_path):
-    crate = init(tmp_path, "--publish-address", "0.0.0.0", "--writable-root")
+    crate = init(tmp_path, "--publish-address", "0.0.0.0", "--writable-root", waivers=False)
     before = run_scaffold("check", str(crate))
     assert before.returncode == 1 and "[SC305]" in before.stdout
     for flags in (["--ignore", "SC304", "--ignore", "SC305"], ["--ignore", "SC305,SC304"]):
@@ -55,7 +85,7 @@ def test_waived_by_flag_repeated_or_comma_separated(tmp_path):
 
 
 def test_waived_by_a_comment_in_the_file(tmp_path):
-    crate = init(tmp_path, "--publish-address", "0.0.0.0")
+    crate = init(tmp_path, "--publish-address", "0.0.0.0", waivers=False)
     compose = crate / "docker-compose.yml"
     compose.write_text(f"{waiver_comment('SC305', 'the nodes serve the LAN')}\n{compose.read_text()}")
     result = run_scaffold("check", str(crate))

@@ -110,6 +110,8 @@ def test_native_build_target_is_supported(tmp_path):
 REPORT_KEYS = {
     "kind", "workspace_root", "binaries", "default_binary", "toolchain", "rust_version",
     "lockfile", "build_packages", "runtime_packages", "warnings",
+    # added: why the default, the features, the release init builds with, why each package
+    "default_binary_reason", "features", "init_rust_version", "init_rust_version_reason", "package_reasons",
 }
 
 
@@ -122,7 +124,7 @@ def test_inspect_json_on_sample_crates(name):
     assert Path(report["workspace_root"]) == (SAMPLES / name).resolve()
     assert report["lockfile"] == (SAMPLES / name / "Cargo.lock").is_file()
     for binary in report["binaries"]:
-        assert set(binary) == {"package", "name", "manifest", "required_features"}
+        assert set(binary) == {"package", "name", "manifest", "required_features", "builds_by_default"}
         assert (SAMPLES / name / binary["manifest"]).is_file()
     if report["toolchain"] is not None:
         assert set(report["toolchain"]) == {"channel", "file"}
@@ -141,7 +143,7 @@ def test_inspect_json_values():
     assert {b["name"] for b in reports["kv-node"]["binaries"]} == {"kv-node", "kv-cli"}
     assert reports["kv-node"]["warnings"] == []
     assert reports["hello-bin"]["binaries"] == [
-        {"package": "hello-bin", "name": "hello-bin", "manifest": "Cargo.toml", "required_features": []}
+        {"package": "hello-bin", "name": "hello-bin", "manifest": "Cargo.toml", "required_features": [], "builds_by_default": True}
     ]
     assert reports["workspace"]["default_binary"] == {"package": "ws-api", "name": "ws-api"}
     assert reports["workspace"]["rust_version"] == "1.80"
@@ -149,6 +151,45 @@ def test_inspect_json_values():
     assert "libssl3" in reports["openssl-app"]["runtime_packages"]
     for name in ("raft-node", "kv-node", "hello-bin"):
         assert reports[name]["build_packages"] == [] and reports[name]["runtime_packages"] == []
+
+
+def test_inspect_json_says_why_and_what_init_will_use():
+    workspace = json.loads(scaffold("inspect", str(SAMPLES / "workspace"), "--json").stdout)
+    assert workspace["default_binary_reason"] == "the only binary of the workspace's default-members"
+    assert workspace["init_rust_version"] == "1.95" and "1.80 is older" in workspace["init_rust_version_reason"]
+    gated = json.loads(scaffold("inspect", str(MANIFESTS / "required-features"), "--json").stdout)
+    assert gated["features"] == {"gated": {"known": ["base", "extra", "logging"], "default": ["base"]}}
+    assert gated["default_binary"] is None and "--bin" in gated["default_binary_reason"]
+    openssl = json.loads(scaffold("inspect", str(SAMPLES / "openssl-app"), "--json").stdout)
+    assert openssl["package_reasons"]["libssl-dev"] == "openssl-sys" and openssl["package_reasons"]["libssl3"] == "openssl-sys"
+
+
+def text_report(path) -> str:
+    result = scaffold("inspect", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "{" not in result.stdout and '"' not in result.stdout  # a report, not JSON fragments
+    return result.stdout
+
+
+def test_inspect_text_report_reads_as_a_report():
+    text = text_report(SAMPLES / "kv-node").splitlines()
+    assert "  * kv-node (package kv-node, Cargo.toml)" in text and "    kv-cli (package kv-node, Cargo.toml)" in text
+    assert "default:    kv-node: default-run of package kv-node" in text
+    assert any(line.startswith("rust:       init builds with Rust 1.95 (") for line in text)
+    openssl = text_report(SAMPLES / "openssl-app").splitlines()
+    assert "  libssl-dev: needed by openssl-sys" in openssl and "  libssl3: needed by openssl-sys" in openssl
+    pq = text_report(MANIFESTS / "pq").splitlines()
+    assert "  libpq5: needed by pq-sys, through diesel" in pq
+
+
+def test_inspect_text_report_says_when_bin_is_needed_and_which_features_exist():
+    text = text_report(MANIFESTS / "required-features").splitlines()
+    assert "    full (package gated, Cargo.toml, needs --features extra)" in text
+    assert "features:   gated: base, extra, logging (default: base)" in text
+    assert any(line.startswith("default:    none:") and "--bin" in line for line in text)
+    assert any(line.startswith("next:") and "--bin NAME" in line for line in text)
+    pinned = text_report(SAMPLES / "raft-node")
+    assert "rust:       init builds with Rust 1.95" in pinned
 
 
 def test_inspect_errors_are_one_line(tmp_path):

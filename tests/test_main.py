@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_scaffold
+from conftest import REPO, run_scaffold
+from generator.flags import FLAG_QUESTIONS
 
 OUTPUTS = ("Dockerfile", ".dockerignore", "docker-compose.yml")
 
@@ -69,8 +70,10 @@ def test_output_dir_receives_the_files(sample, tmp_path):
     out.mkdir()
     result = run_scaffold("init", str(crate), "--no-input", "--output-dir", str(out))
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in out.iterdir()) == sorted((*OUTPUTS, ".scaffold"))
-    assert not (crate / "Dockerfile").exists()
+    # The ignore file sits beside the Dockerfile, where BuildKit reads it for that Dockerfile.
+    expected = ("Dockerfile.dockerignore" if name == ".dockerignore" else name for name in OUTPUTS)
+    assert sorted(p.name for p in out.iterdir()) == sorted((*expected, ".scaffold"))
+    assert not (crate / "Dockerfile").exists() and not (crate / ".dockerignore").exists()
 
 
 def test_without_a_terminal_it_asks_for_no_input(sample):
@@ -223,8 +226,11 @@ def test_writable_root_is_an_answer_and_check_reports_it(sample):
     compose = (crate / "docker-compose.yml").read_text()
     assert "read_only" not in compose and "tmpfs" not in compose
     assert "read_only = false" in (crate / ".scaffold/answers.toml").read_text()
-    checked = run_scaffold("check", str(crate))
-    assert checked.returncode == 1 and "[SC304]" in checked.stdout
+    checked = run_scaffold("check", str(crate))  # init waived the rule the user's choice breaks, with the reason
+    assert checked.returncode == 0 and "SC304 x3" in checked.stdout and "--writable-root" in checked.stdout
+    compose_file = crate / "docker-compose.yml"
+    compose_file.write_text("".join(line for line in compose.splitlines(True) if "scaffold-check:" not in line))
+    assert "[SC304]" in run_scaffold("check", str(crate)).stdout
 
 
 # --- the answer flags come from the question table ---------------------------------------------
@@ -255,7 +261,11 @@ def test_every_answer_flag_agrees_with_its_question(command):
         assert option.default == (expected or None if isinstance(default, tuple) else expected), question.name
         if question.default_text:
             assert option.show_default == question.default_text, question.name
-        assert option.type_descriptor.annotation == {"int": int, "bool": bool, "list": list[str]}.get(question.type, str), question.name
+        annotation = option.type_descriptor.annotation
+        if question.type == "choice":  # a choice type: help and completion list the choices
+            assert [member.value for member in annotation] == list(question.choices), question.name
+        else:
+            assert annotation == {"int": int, "bool": bool, "list": list[str]}.get(question.type, str), question.name
         assert option.multiple == (question.type == "list"), question.name
 
 
@@ -293,3 +303,60 @@ def test_a_flag_beats_data_on_update(sample):
     result = run_scaffold("update", str(crate), "--data", "nodes=7", "--nodes", "1")
     assert result.returncode == 0, result.stderr
     assert (crate / "docker-compose.yml").read_text().count("NODE_ID") == 1
+
+
+# --- the command line itself: -h, choices, flags, completion ----------------------------------------
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The CLI under the name `scaffold`, in a wide terminal so help lines are not wrapped."""
+    code = "import sys; from generator.main import app; sys.argv[0] = 'scaffold'; app(prog_name='scaffold')"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        env={**os.environ, "COLUMNS": "250", "TERM": "dumb", **(env or {})}, cwd=REPO,
+    )
+
+
+CHOICE_FLAGS = [q for q in FLAG_QUESTIONS if q.type == "choice"]
+
+
+@pytest.mark.parametrize("command", [[], ["init"], ["update"], ["plan"], ["check"], ["inspect"], ["templates", "export"]])
+def test_dash_h_is_help(command):
+    short, long = cli(*command, "-h"), cli(*command, "--help")
+    assert short.returncode == 0 and short.stdout == long.stdout and "Usage" in short.stdout
+
+
+def test_every_choice_is_a_choice_type_that_help_and_completion_list():
+    assert {q.flag for q in CHOICE_FLAGS} >= {"--runtime", "--strategy", "--optimize", "--healthcheck"}
+    help_text = cli("init", "-h").stdout
+    for question in CHOICE_FLAGS:
+        assert "|".join(question.choices) in help_text, question.flag
+        words = f"scaffold init {question.flag} "
+        completed = cli(env={"_SCAFFOLD_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": "3"})
+        assert completed.stdout.split() == list(question.choices), (question.flag, completed.stdout, completed.stderr)
+
+
+def test_a_value_that_is_not_a_choice_is_one_line_naming_the_choices(sample):
+    crate = sample("raft-node")
+    result = cli("init", str(crate), "--no-input", "--strategy", "fast")
+    assert_clean_failure(result, 2, "--strategy", "cache-mount", "skeleton")
+    assert not (crate / "Dockerfile").exists()
+
+
+def test_an_unknown_option_is_one_line():
+    assert_clean_failure(cli("init", "--nodez", "3"), 2, "--nodez", "-h")
+
+
+@pytest.mark.parametrize("command", [[], ["init"], ["update"], ["plan"], ["check"], ["inspect"], ["templates"], ["templates", "export"]])
+def test_plain_flags_show_no_value_placeholder(command):
+    help_text = cli(*command, "-h").stdout
+    assert "--help" in help_text and "<bool>" not in help_text
+    if command == ["init"]:  # the flags the question table makes, too
+        for flag in (q.flag for q in FLAG_QUESTIONS if q.type == "bool"):
+            assert flag in help_text
+
+
+def test_shell_completion_is_offered():
+    shown = cli("--show-completion", "bash")
+    assert shown.returncode == 0 and "_SCAFFOLD_COMPLETE" in shown.stdout
+    assert "--install-completion" in cli("-h").stdout

@@ -192,7 +192,10 @@ def test_compose_structure():
         assert service["volumes"] == [f"raft-node-{i}-data:/data"]
         assert service["networks"] == ["cluster"]
         assert service["pull_policy"] == ("build" if i == 0 else "never")
-        assert ("build" in service) == (i == 0)
+        # Every node builds the same image (compose watch rebuilds only services with a build) and watches the sources.
+        assert service["build"] == {"context": ".", "dockerfile": "Dockerfile"} and service["image"] == "raft-node:latest"
+        watched = {rule["path"] for rule in service["develop"]["watch"] if rule["action"] == "rebuild"}
+        assert watched == {"Cargo.toml", "Cargo.lock", "src"}
     assert "version" not in compose and not any("container_name" in s for s in services.values())
 
 

@@ -112,8 +112,60 @@ def test_dry_run_shows_the_diff_and_writes_nothing(sample):
     before = tree(crate)
     result = run_scaffold("update", str(crate), "--data", "nodes=5", "--dry-run")
     assert result.returncode == 0, result.stderr
-    assert "+++ b/docker-compose.yml" in result.stdout and "Dockerfile: identical" in result.stdout
+    assert "+++ b/docker-compose.yml" in result.stdout
+    assert status_words(result.stdout) == {"Dockerfile": "identical", ".dockerignore": "identical", "docker-compose.yml": "updated"}
     assert tree(crate) == before
+
+
+def status_words(stdout: str) -> dict[str, str]:
+    """file name -> status word, from the `  STATUS  PATH` lines both modes print."""
+    words = {}
+    for line in stdout.splitlines():
+        status, _, path = line.strip().partition("  ")
+        if path.strip().startswith("/") and status in ("new", "identical", "updated", "kept", "merged", "conflict", "changed"):
+            words[path.strip().rsplit("/", 1)[-1]] = status
+    return words
+
+
+def conflicted(sample):
+    """A project whose compose file and the next update's render disagree on the same line."""
+    crate = init(sample("raft-node"))
+    compose = crate / "docker-compose.yml"
+    compose.write_text(compose.read_text().replace('RUST_LOG: "info"', 'RUST_LOG: "trace"'))
+    answers = crate / ".scaffold/answers.toml"
+    answers.write_text(answers.read_text().replace('rust_log = "info"', 'rust_log = "warn"'))
+    return crate
+
+
+def test_dry_run_exits_1_when_the_real_run_would_conflict_with_the_same_status_words(sample):
+    crate = conflicted(sample)
+    before = tree(crate)
+    dry = run_scaffold("update", str(crate), "--dry-run")
+    assert dry.returncode == 1 and "docker-compose.yml" in dry.stderr and "Traceback" not in dry.stderr
+    assert tree(crate) == before
+    real = run_scaffold("update", str(crate))
+    assert real.returncode == 1
+    dry_words = {name: word for name, word in status_words(dry.stdout).items() if name != "answers.toml"}
+    real_words = {name: word for name, word in status_words(real.stdout).items() if name != "answers.toml"}
+    assert dry_words == real_words and dry_words["docker-compose.yml"] == "conflict"
+
+
+def test_unresolved_markers_stay_a_conflict_until_removed(sample):
+    crate = conflicted(sample)
+    assert run_scaffold("update", str(crate)).returncode == 1
+    compose = crate / "docker-compose.yml"
+    assert "<<<<<<<" in compose.read_text()
+    for args in ((), ("--dry-run",)):  # run again without resolving: still a conflict, in both modes
+        again = run_scaffold("update", str(crate), *args)
+        assert again.returncode == 1, again.stdout
+        assert status_words(again.stdout)["docker-compose.yml"] == "conflict"
+    text = compose.read_text()
+    start, end = text.index("<<<<<<<"), text.index(">>>>>>>")
+    resolved = text[:start] + '  RUST_LOG: "warn"\n' + text[text.index("\n", end) + 1 :]
+    compose.write_text(resolved)
+    done = run_scaffold("update", str(crate))
+    assert done.returncode == 0, done.stderr
+    assert "<<<<<<<" not in compose.read_text()
 
 
 def test_update_needs_an_answers_file(sample):

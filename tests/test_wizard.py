@@ -24,6 +24,7 @@ from generator.probes import KIND_HELP
 from generator.prompt import Wizard
 from generator.questions_builtin import BUILTIN
 from generator.wizard import banner
+from tests.samples import copy_sample
 
 QUESTIONS = {q.name: q for q in BUILTIN}
 DOWN, UP, ENTER, CLEAR, CTRL_C = "\x1b[B", "\x1b[A", "\r", "\x15", "\x03"  # CLEAR: Ctrl-U empties the line before the cursor
@@ -175,17 +176,16 @@ def files(directory: Path) -> dict[str, bytes]:
 
 def test_wizard_answers_and_the_same_flags_write_identical_files(sample, tmp_path):
     crate = sample("raft-node")
-    by_wizard, by_flags = tmp_path / "wizard", tmp_path / "flags"
-    by_wizard.mkdir()
-    by_flags.mkdir()
-    status, asked, _ = run_wizard(str(crate), "--output-dir", str(by_wizard))
+    out = tmp_path / "out"  # both write there in turn: the files name their way back to the project
+    out.mkdir()
+    status, asked, _ = run_wizard(str(crate), "--output-dir", str(out))
     assert status == 0
     assert asked[:3] == ["Runtime image", "Dependency caching", "Cluster size"]  # no features declared: none asked
     assert "Arguments the exec healthcheck" not in asked  # the healthcheck is http
-    flags = run_scaffold("init", str(crate), "--no-input", *EQUIVALENT_FLAGS, "--output-dir", str(by_flags))
+    written = files(out)
+    flags = run_scaffold("init", str(crate), "--no-input", "--force", *EQUIVALENT_FLAGS, "--output-dir", str(out))
     assert flags.returncode == 0, flags.stderr
-    written = files(by_wizard)
-    assert written == files(by_flags)  # byte for byte, the answers file included
+    assert written == files(out)  # byte for byte, the answers file included
     assert b"alpine:3.22" in written["Dockerfile"] and written["docker-compose.yml"].count(b"NODE_ID") == 5
     assert b'rust_log = "debug"' in written[".scaffold/answers.toml"]
 
@@ -399,9 +399,8 @@ def test_declining_keeps_the_answers_and_the_printed_command_resumes(sample, tmp
     assert command[:2] == ["scaffold", "init"] and command[-2:] == ["--answers", str(kept)]
     status, _, _ = run_wizard(*command[2:], keys=ALL_ENTER)  # Enter everywhere takes the kept answers
     assert status == 0
-    by_flags = tmp_path / "flags"
-    by_flags.mkdir()
-    flags = run_scaffold("init", str(crate), "--no-input", "--nodes", "5", "--output-dir", str(by_flags))
+    by_flags = copy_sample("raft-node", tmp_path / "flags")  # the same project, so the same paths in the files
+    flags = run_scaffold("init", str(by_flags), "--no-input", "--nodes", "5")
     assert flags.returncode == 0, flags.stderr
     assert files(crate / ".scaffold") == files(by_flags / ".scaffold")
     assert all((crate / name).read_bytes() == (by_flags / name).read_bytes() for name in ("Dockerfile", "docker-compose.yml"))

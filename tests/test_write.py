@@ -31,7 +31,7 @@ def test_identical_files_are_reported_and_untouched(tmp_path):
 
 def test_conflict_without_force_writes_nothing(tmp_path):
     (tmp_path / "Dockerfile").write_text("FROM mine\n")
-    with pytest.raises(ScaffoldError, match="Dockerfile already exist"):
+    with pytest.raises(ScaffoldError, match="Dockerfile exists with other content"):
         write_files(FILES, tmp_path, force=False)
     assert (tmp_path / "Dockerfile").read_text() == "FROM mine\n"
     assert not (tmp_path / ".dockerignore").exists()  # not even the files that had no conflict
@@ -73,9 +73,15 @@ def test_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
-def test_missing_output_dir_is_a_clear_error(tmp_path):
-    with pytest.raises(ScaffoldError, match="does not exist"):
-        write_files(FILES, tmp_path / "nope", force=False)
+def test_a_missing_output_dir_is_made(tmp_path):
+    write_files(FILES, tmp_path / "new" / "folder", force=False)
+    assert sorted(p.name for p in (tmp_path / "new" / "folder").iterdir()) == sorted(f.name for f in FILES)
+
+
+def test_an_output_dir_that_cannot_be_made_is_a_clear_error(tmp_path):
+    (tmp_path / "file").write_text("x\n")
+    with pytest.raises(ScaffoldError, match="cannot create the output directory"):
+        write_files(FILES, tmp_path / "file" / "nope", force=False)
 
 
 def test_a_directory_in_the_way_is_refused(tmp_path):

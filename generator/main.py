@@ -148,13 +148,21 @@ def update_command(
             ]
         for status, written in pipeline.save_merged(generated, results):
             typer.echo(f"{status:>11}  {written}")
-        conflicted = [r for r in results if r.conflicts]
+        conflicted = [r for r in results if r.conflicts and not r.removed]
+        orphaned = [r for r in results if r.conflicts and r.removed]
         if conflicted:
             typer.echo(
                 f"error: {', '.join(r.name for r in conflicted)}: conflicts between your edits and the new render are marked "
                 "with <<<<<<< and >>>>>>>; resolve them and remove the markers",
                 err=True,
             )
+        if orphaned:
+            typer.echo(
+                f"error: {', '.join(r.name for r in orphaned)}: no longer generated (its node is gone) but edited by you, so it "
+                "was kept; delete it, then run `scaffold update` again",
+                err=True,
+            )
+        if conflicted or orphaned:
             raise typer.Exit(1)
 
 

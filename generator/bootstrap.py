@@ -34,7 +34,8 @@ def make_bootstrap(
         return None
     if not healthcheck:
         raise UsageError(
-            "--bootstrap-command runs once every node is healthy, but --healthcheck none gives the nodes no health; choose tcp, http or exec"
+            "--bootstrap-command runs once every node is healthy, but --healthcheck none gives the nodes no health; "
+            "choose tcp, http or exec"
         )
     command = contract.render_command("--bootstrap-command", template, cluster)
     return Bootstrap(f"{name}-bootstrap", image or app_image, image is None, command, tuple(n.service for n in cluster.nodes))

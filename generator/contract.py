@@ -126,7 +126,9 @@ def _compile(flag: str, source: str, env: jinja2.Environment = _ENV) -> jinja2.T
 def _render(flag: str, template: jinja2.Template, node: NodeView | None, cluster: ClusterView) -> str:
     """Render for one node, or (node None: the bootstrap) once for the cluster, where `node` is not defined."""
     where = f"{flag}: node {node.index} ({node.service})" if node is not None else flag
-    variables = dict(cluster=cluster, http_port=cluster.http_port, raft_port=cluster.raft_port, data_dir=cluster.data_dir, ports=cluster.ports)
+    variables = dict(
+        cluster=cluster, http_port=cluster.http_port, raft_port=cluster.raft_port, data_dir=cluster.data_dir, ports=cluster.ports
+    )
     if node is not None:
         variables["node"] = node
     try:

@@ -49,7 +49,8 @@ def parse(given: str) -> tuple[str, str]:
     if not colon or not source:
         raise UsageError(f"{flag}: expected TEMPLATE_PATH:CONTAINER_PATH, such as deploy/node.toml.j2:/etc/app/node.toml")
     if not target.startswith("/"):
-        raise UsageError(f"{flag}: the container path {target!r} is relative; give an absolute path such as /etc/app/{target or 'node.toml'}")
+        example = f"/etc/app/{target or 'node.toml'}"
+        raise UsageError(f"{flag}: the container path {target!r} is relative; give an absolute path such as {example}")
     pure = PurePosixPath(target)
     if not CONTAINER_PATH.match(target) or ".." in pure.parts or pure.as_posix() != target or target == "/":
         raise UsageError(f"{flag}: the container path {target!r} is not a plain absolute file path (letters, digits, . _ - @ +, no ..)")
@@ -78,7 +79,10 @@ def render(sources: tuple[NodeFileSource, ...], cluster: ClusterView) -> tuple[t
     """Per node, its rendered files."""
     per_source = [contract.render_text("--node-file", s.given, s.text, cluster) for s in sources]
     return tuple(
-        tuple(NodeFile(s.container_path, texts[node.index], f"{FOLDER}/{node.service}/{s.name}") for s, texts in zip(sources, per_source, strict=True))
+        tuple(
+            NodeFile(s.container_path, texts[node.index], f"{FOLDER}/{node.service}/{s.name}")
+            for s, texts in zip(sources, per_source, strict=True)
+        )
         for node in cluster.nodes
     )
 

@@ -47,7 +47,13 @@ class CargoBuild:
 
 
 def make_build(
-    facts: ProjectFacts, binary: Binary, features: tuple[str, ...], strategy: str, optimize: str, cache_id: str, extra_bins: tuple[str, ...] = ()
+    facts: ProjectFacts,
+    binary: Binary,
+    features: tuple[str, ...],
+    strategy: str,
+    optimize: str,
+    cache_id: str,
+    extra_bins: tuple[str, ...] = (),
 ) -> CargoBuild:
     """One cargo invocation for the binary and its companions (`--bin a --bin b`): built once, with the same flags."""
     args = ["--release"]

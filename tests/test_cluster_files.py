@@ -266,7 +266,8 @@ def test_schema_and_answers_file_cover_the_new_keys(sample, tmp_path):
     first = {p: p.read_bytes() for p in crate.rglob("*") if p.is_file()}
     # Replayed from the answers file alone, the same files come out.
     replay = tmp_path / "replay"
-    shutil.copytree(crate, replay, ignore=lambda d, names: {"docker-compose.yml", "Dockerfile", ".dockerignore", "cluster", ".scaffold"} & set(names))
+    generated = {"docker-compose.yml", "Dockerfile", ".dockerignore", "cluster", ".scaffold"}
+    shutil.copytree(crate, replay, ignore=lambda _directory, names: generated & set(names))
     result = run_scaffold("init", str(replay), "--no-input", "-q", "--answers", str(crate / ".scaffold" / "answers.toml"))
     assert result.returncode == 0, result.stderr
     for name in ("docker-compose.yml", "Dockerfile", "cluster/kv-node-2/node.toml"):

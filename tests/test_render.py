@@ -363,6 +363,14 @@ GOLDEN_CASES = {
         "healthcheck": "http", "health_path": "/status",
     }),
     "raft-node-single": ("raft-node", {"nodes": 1}),
+    # kv-node's contract: a config file per node (its peers map), its client binary, a bootstrap one-shot.
+    "kv-node-cluster": ("kv-node", {
+        "id_base": 1, "default_env": False, "http_port": 7000, "raft_port": 7100, "healthcheck": "tcp",
+        "node_files": ("deploy/join.toml.j2:/etc/kv/node.toml",), "node_args": ("--config", "/etc/kv/node.toml"),
+        "extra_bins": ("kv-cli",),
+        "bootstrap_command": "kv-cli {% for n in cluster.nodes %}--addr {{ n.http_address }} {% endfor %}JOIN "
+                             "{% for n in cluster.nodes %}{{ n.id }}={{ n.raft_address }} {% endfor %}",
+    }),
 }
 
 
@@ -372,8 +380,9 @@ def golden_differences(case: str, files: dict[str, str]) -> list[str]:
     if os.environ.get("SCAFFOLD_UPDATE_GOLDEN") == "1":
         directory.mkdir(parents=True, exist_ok=True)
         for name, content in files.items():
+            (directory / name).parent.mkdir(parents=True, exist_ok=True)
             (directory / name).write_text(content)
-    stored = {p.name: p.read_text() for p in directory.iterdir()} if directory.is_dir() else {}
+    stored = {p.relative_to(directory).as_posix(): p.read_text() for p in directory.rglob("*") if p.is_file()} if directory.is_dir() else {}
     return sorted(name for name in files.keys() | stored.keys() if files.get(name) != stored.get(name))
 
 

@@ -272,3 +272,19 @@ def test_schema_and_answers_file_cover_the_new_keys(sample, tmp_path):
     assert result.returncode == 0, result.stderr
     for name in ("docker-compose.yml", "Dockerfile", "cluster/kv-node-2/node.toml"):
         assert (replay / name).read_bytes() == first[crate / name], name
+
+
+def test_the_generated_files_pass_scaffold_check_strict(sample):
+    """Compose v2, the compose-spec schema, hadolint and the security rules accept node files and the one-shot."""
+    crate = sample("kv-node")
+    init(crate, *KV, f"--node-file=deploy/join.toml.j2:{CONFIG}", "--extra-bin", "kv-cli", "--bootstrap-command", JOIN)
+    result = run_scaffold("check", "--strict", str(crate))
+    assert result.returncode == 0, result.stdout + result.stderr
+    # And the check does look at the one-shot: without its tmpfs, the read-only rule fires.
+    path = crate / "docker-compose.yml"
+    path.write_text(path.read_text().replace("    tmpfs:\n      - /tmp\n    cap_drop:\n      - ALL\n    security_opt:\n"
+                                             '      - "no-new-privileges:true"\n    healthcheck:',
+                                             "    cap_drop:\n      - ALL\n    security_opt:\n"
+                                             '      - "no-new-privileges:true"\n    healthcheck:'))
+    broken = run_scaffold("check", str(crate))
+    assert broken.returncode == 1 and "kv-node-bootstrap" in broken.stdout, broken.stdout

@@ -253,7 +253,8 @@ def render_args(templates: Sequence[str], cluster: ClusterView) -> tuple[tuple[s
 
 
 def render_text(flag: str, given: str, source: str, cluster: ClusterView) -> tuple[str, ...]:
-    """Per node, a whole file's text from `source` (`--node-file`, as `given`): any text, NULs aside."""
+    """Per node, a whole file's text from `source` (`--node-file`, as `given`): any text, NULs aside. Jinja
+    writes every line break as `\n` (a CRLF template gives an LF file)."""
     shown = flag_text(flag, given)
     template = _compile(shown, source, _FILE_ENV)
     result = []
@@ -269,6 +270,8 @@ def render_command(flag: str, source: str, cluster: ClusterView) -> tuple[str, .
     """A command rendered once for the cluster (`--bootstrap-command`), split into words as a POSIX shell would
     split it (quotes group, nothing expands); no shell runs it."""
     shown = flag_text(flag, source)
+    if "\r" in source:  # Jinja reads it as a line break, so it could not reach the command as written
+        raise UsageError(f"{shown}: holds a carriage return, which cannot reach the command literally; remove it")
     text = _render(shown, _compile(shown, source), None, cluster)
     try:
         words = tuple(shlex.split(text))

@@ -203,11 +203,12 @@ def test_a_bootstrap_image_is_pulled_when_missing(sample):
         (["--bootstrap-command", "init {{ node.id }}"], "--bootstrap-command", "no node"),
         (["--bootstrap-command", "init 'unclosed"], "--bootstrap-command", "does not split into words"),
         (["--bootstrap-command", "{{ '' }}"], "--bootstrap-command", "no command"),
+        (["--bootstrap-command", "init 'a\rb'"], "--bootstrap-command", "carriage return"),
         (["--bootstrap-command", "init", "--healthcheck", "none"], "--bootstrap-command", "--healthcheck none"),
         (["--bootstrap-image", "curlimages/curl"], "--bootstrap-image", "no --bootstrap-command"),
         (["--bootstrap-command", "init", "--bootstrap-image", "Bad Image"], "--bootstrap-image", "image reference"),
     ],
-    ids=["syntax", "node variable", "quotes", "empty", "no health", "image alone", "bad image"],
+    ids=["syntax", "node variable", "quotes", "empty", "carriage return", "no health", "image alone", "bad image"],
 )
 def test_a_bad_bootstrap_is_one_line_exit_2_and_writes_nothing(tmp_path, args, flag, problem):
     crate = make_crate(tmp_path / "crate")

@@ -250,6 +250,9 @@ def plan_summary(plan: BuildPlan) -> list[str]:
         f"healthcheck:  {health}",
         f"cluster:      {len(cluster.nodes)} node(s) {first.service}..{cluster.nodes[-1].service}; {first.service} publishes {ports}",
         f"outputs:      {', '.join(plan.outputs)}",
+        *(f"node file:    {f.container_path} <- cluster/<service>/{f.path.rsplit('/', 1)[1]} (read-only)" for f in first.files),
+        *([f"also built:   {', '.join(b.name for b in image.extra_binaries)}"] if image.extra_binaries else []),
+        *([f"bootstrap:    {cluster.bootstrap.service} runs {' '.join(cluster.bootstrap.command)}"] if cluster.bootstrap else []),
     ]
 
 

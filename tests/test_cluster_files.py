@@ -72,6 +72,9 @@ def test_the_plan_holds_node_files_as_data(sample):
     assert [n["files"][0]["path"] for n in nodes] == [f"cluster/kv-node-{i}/node.toml" for i in range(3)]
     assert {n["files"][0]["container_path"] for n in nodes} == {CONFIG}
     assert [tomllib.loads(n["files"][0]["content"])["id"] for n in nodes] == [1, 2, 3]
+    text = run_scaffold("plan", str(crate), *KV, NODE_FILE, "--extra-bin", "kv-cli", "--bootstrap-command", "kv-cli PING").stdout
+    assert f"node file:    {CONFIG} <- cluster/<service>/node.toml" in text
+    assert "also built:   kv-cli" in text and "bootstrap:    kv-node-bootstrap runs kv-cli PING" in text
 
 
 def test_update_adds_and_removes_node_files_with_the_cluster_and_keeps_an_edited_one(sample):

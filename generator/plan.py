@@ -82,6 +82,7 @@ def make_plan(facts: ProjectFacts, answers: Answers, outputs: tuple[OutputFile, 
     view = plan_cluster.view(answers, name, named)
     per_node = plan_cluster.node_env(answers, view)
     files = nodefiles.render(node_sources, view)
+    warnings += loopback.check_node_files([(f.path, f.content) for f in files[0]] if files else [])
     outside_context = (*(f.path for f in outputs if not f.context), *(f.path for node_files in files for f in node_files))
     context, context_warnings = make_context(facts, binary, outside_context)
     warnings += context_warnings

@@ -292,3 +292,14 @@ def test_the_generated_files_pass_scaffold_check_strict(sample):
                                              '      - "no-new-privileges:true"\n    healthcheck:'))
     broken = run_scaffold("check", str(crate))
     assert broken.returncode == 1 and "kv-node-bootstrap" in broken.stdout, broken.stdout
+
+
+def test_a_node_file_that_listens_on_loopback_is_warned_about(tmp_path):
+    crate = make_crate(tmp_path / "crate")
+    (crate / "node.toml.j2").write_text('id = {{ node.id }}\nlisten = "127.0.0.1:{{ http_port }}"\n')
+    result = run_scaffold("init", str(crate), "--no-input", "-q", "--node-file=node.toml.j2:/etc/app/node.toml")
+    assert result.returncode == 0, result.stderr
+    assert "warning: the node file cluster/demo-0/node.toml:2 sets listen to 127.0.0.1" in result.stderr
+    (crate / "node.toml.j2").write_text('id = {{ node.id }}\nlisten = "0.0.0.0:{{ http_port }}"\n')
+    quiet = run_scaffold("init", str(crate), "--no-input", "-q", "--force", "--node-file=node.toml.j2:/etc/app/node.toml")
+    assert quiet.returncode == 0 and "node file" not in quiet.stderr, quiet.stderr

@@ -41,6 +41,8 @@ HTTP_PATH = re.compile(r"^/[A-Za-z0-9._~/?=&-]*$")
 ARGUMENT = re.compile(r"^[A-Za-z0-9._=:/+-]+$")
 ADDRESS = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])$")
 DATA_DIR = re.compile(r"^/[A-Za-z0-9._/-]*$")
+# An image reference as `docker run` takes it: [registry[:port]/]name[:tag][@digest].
+IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$")
 
 CustomValue = str | int | bool | tuple[str, ...]
 
@@ -62,6 +64,10 @@ class Answers:
     node_env: tuple[str, ...] = ()  # KEY=TEMPLATE, rendered per node (contract.py)
     node_env_from_host: tuple[str, ...] = ()  # keys compose takes from the host's environment
     node_args: tuple[str, ...] = ()  # TEMPLATEs of the container's command, rendered per node
+    node_files: tuple[str, ...] = ()  # TEMPLATE_PATH:CONTAINER_PATH, a project file rendered per node (nodefiles.py)
+    bootstrap_command: str | None = None  # TEMPLATE of a one-shot command run once every node is healthy
+    bootstrap_image: str | None = None  # None: the app's image runs the bootstrap
+    extra_bins: tuple[str, ...] = ()  # more binaries of the main binary's package, built in the same cargo run
     runtime: str = "debian-slim"
     strategy: str = "cache-mount"
     rust_version: str | None = None  # None: the toolchain pin, else the newest of MSRV and our baseline
@@ -130,6 +136,8 @@ def validate(answers: Answers) -> list[str]:
     for argument in answers.health_command:
         check_health_argument(argument)
     check_data_dir(answers.data_dir)
+    if answers.bootstrap_image is not None:
+        check_image("--bootstrap-image", answers.bootstrap_image)
     check_rust_log(answers.rust_log)
     check_orchestrator(answers)
     warnings = []
@@ -251,6 +259,11 @@ def check_ready_argument(argument: str) -> None:
 def check_data_dir(directory: str) -> None:
     if not DATA_DIR.match(directory) or directory == "/":
         raise UsageError(f"--data-dir {directory!r}: expected an absolute directory such as /data")
+
+
+def check_image(flag: str, image: str) -> None:
+    if not IMAGE.match(image) or len(image) > 255:
+        raise UsageError(f"{flag} {image[:60]!r}: expected an image reference such as curlimages/curl:8.10.1")
 
 
 def check_rust_log(value: str) -> None:

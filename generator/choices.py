@@ -35,6 +35,34 @@ def choose_binary(facts: ProjectFacts, package: str | None, name: str | None) ->
     raise UsageError(f"several binaries could be the one to run; pick one with --bin: {_listing(candidates)}")
 
 
+def choose_extra_bins(facts: ProjectFacts, main: Binary, names: tuple[str, ...]) -> tuple[Binary, ...]:
+    """The `--extra-bin` binaries: of the main binary's own package only.
+
+    They join the main binary's `cargo build` (`--bin a --bin b`, one set of flags). Cargo unifies features
+    across everything one invocation builds, so a binary of another package (`-p other`) could change which
+    features the main binary is built with, and so what it does; such a binary needs its own build.
+    """
+    chosen: list[Binary] = []
+    own = [b for b in facts.binaries if b.package == main.package and b.name != main.name]
+    for name in names:
+        if name == main.name:
+            raise UsageError(f"--extra-bin {name}: {name} is the binary the image runs already; give the other binaries only")
+        found = [b for b in own if b.name == name]
+        if not found:
+            elsewhere = sorted({b.package for b in facts.binaries if b.name == name})
+            if elsewhere:
+                raise UsageError(
+                    f"--extra-bin {name}: it is in package {', '.join(elsewhere)}, not {main.package}; only binaries of the main "
+                    "binary's package are built alongside it, because cargo unifies features across the packages of one build "
+                    "and could build the main binary with other features than it has alone"
+                )
+            others = ", ".join(b.name for b in own) or "none"
+            raise UsageError(f"--extra-bin {name}: package {main.package} has no such binary; its other binaries: {others}")
+        if found[0] not in chosen:
+            chosen.append(found[0])
+    return tuple(chosen)
+
+
 def default_rust_version(facts: ProjectFacts, binary: Binary) -> str:
     """The toolchain pin, else the newest of the binary's MSRV and our baseline."""
     if facts.toolchain and facts.toolchain.version:

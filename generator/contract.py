@@ -25,6 +25,7 @@ ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_ID_BASE = 1_000_000
 MAX_REPEAT = 1 << 16  # longest string or list a template may build with `*`
 VARIABLES = "node, cluster, http_port, raft_port, data_dir, ports"
+CLUSTER_VARIABLES = "cluster, http_port, raft_port, data_dir, ports (no node: it runs once for the cluster)"
 
 # The built-in contract, as templates like the user's. Cluster-only keys are left out with one node.
 DEFAULT_ENV = (
@@ -107,38 +108,49 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
 
 _ENV = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+# Whole files (`--node-file`): the same sandbox, where a block tag on a line of its own leaves no blank line.
+_FILE_ENV = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
 
 
 def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def _compile(flag: str, source: str) -> jinja2.Template:
+def _compile(flag: str, source: str, env: jinja2.Environment = _ENV) -> jinja2.Template:
     try:
-        return _ENV.from_string(source)
+        return env.from_string(source)
     except jinja2.TemplateSyntaxError as exc:
         raise UsageError(f"{flag}: template syntax error: {_one_line(exc.message or exc)}") from None
 
 
-def _render(flag: str, template: jinja2.Template, node: NodeView, cluster: ClusterView) -> str:
-    where = f"{flag}: node {node.index} ({node.service})"
+def _render(flag: str, template: jinja2.Template, node: NodeView | None, cluster: ClusterView) -> str:
+    """Render for one node, or (node None: the bootstrap) once for the cluster, where `node` is not defined."""
+    where = f"{flag}: node {node.index} ({node.service})" if node is not None else flag
+    variables = dict(
+        cluster=cluster, http_port=cluster.http_port, raft_port=cluster.raft_port, data_dir=cluster.data_dir, ports=cluster.ports
+    )
+    if node is not None:
+        variables["node"] = node
     try:
-        return template.render(
-            node=node, cluster=cluster, http_port=cluster.http_port, raft_port=cluster.raft_port, data_dir=cluster.data_dir,
-            ports=cluster.ports,
-        )
+        return template.render(**variables)
     except jinja2.UndefinedError as exc:
-        raise UsageError(f"{where}: unknown variable or attribute ({_one_line(exc)}); templates can use {VARIABLES}") from None
+        known = VARIABLES if node is not None else CLUSTER_VARIABLES
+        raise UsageError(f"{where}: unknown variable or attribute ({_one_line(exc)}); templates can use {known}") from None
     except SecurityError as exc:
         raise UsageError(f"{where}: not allowed in a template ({_one_line(exc)})") from None
     except Exception as exc:  # noqa: BLE001 - anything a user's template does wrong (a TypeError, a bad filter)
         raise UsageError(f"{where}: cannot render ({type(exc).__name__}: {_one_line(exc)})") from None
 
 
-def _flag_text(flag: str, value: str) -> str:
+def flag_text(flag: str, value: str) -> str:
     """`--node-env 'APP_ID={{ node.id }}'`, shortened so the message stays one readable line."""
     shown = value if len(value) <= 60 else value[:57] + "..."
     return f"{flag} {json.dumps(shown, ensure_ascii=False)}"
+
+
+def check_syntax(flag: str, source: str) -> None:
+    """The template parses (the wizard checks while typing; rendering needs the whole cluster)."""
+    _compile(flag_text(flag, source), source)
 
 
 def check_id_base(id_base: int) -> None:
@@ -156,7 +168,7 @@ def parse_node_env(text: str) -> tuple[str, str]:
     """`KEY=TEMPLATE` -> (KEY, TEMPLATE), the key checked."""
     key, equals, template = text.partition("=")
     if not equals:
-        raise UsageError(f"{_flag_text('--node-env', text)}: expected KEY=TEMPLATE, such as APP_ID={{{{ node.id }}}}")
+        raise UsageError(f"{flag_text('--node-env', text)}: expected KEY=TEMPLATE, such as APP_ID={{{{ node.id }}}}")
     check_env_key("--node-env", key, text)
     return key, template
 
@@ -164,7 +176,7 @@ def parse_node_env(text: str) -> tuple[str, str]:
 def check_env_key(flag: str, key: str, text: str | None = None) -> None:
     if not ENV_KEY.match(key):
         raise UsageError(
-            f"{_flag_text(flag, text if text is not None else key)}: {key!r} is not an environment variable name "
+            f"{flag_text(flag, text if text is not None else key)}: {key!r} is not an environment variable name "
             "(letters, digits and _, not starting with a digit)"
         )
 
@@ -181,7 +193,7 @@ def env_templates(node_env: Sequence[str], nodes: int, default_env: bool = True)
     for text in node_env:
         key, template = parse_node_env(text)
         if key in given:
-            raise UsageError(f"{_flag_text('--node-env', text)}: {key} is given twice; keep one")
+            raise UsageError(f"{flag_text('--node-env', text)}: {key} is given twice; keep one")
         given.add(key)
         pairs[key] = template
     return tuple(pairs.items())
@@ -199,7 +211,7 @@ def render_env(
         if key in keys:
             builtin = " (the built-in contract sets it; --no-default-env turns that off)" if key in dict(DEFAULT_ENV) else ""
             raise UsageError(f"--node-env-from-host {key}: {key} is also set by a template{builtin}; keep one of them")
-    flags = [_flag_text("--node-env", f"{key}={source}") for key, source in templates]
+    flags = [flag_text("--node-env", f"{key}={source}") for key, source in templates]
     compiled = [(key, flag, _compile(flag, source)) for (key, source), flag in zip(templates, flags, strict=True)]
     result = []
     for node in cluster.nodes:
@@ -226,7 +238,7 @@ def _env_problem(value: str) -> str | None:
 
 def render_args(templates: Sequence[str], cluster: ClusterView) -> tuple[tuple[str, ...], ...]:
     """Per node, the container's command. An argument that renders empty is left out, so a condition can drop one."""
-    compiled = [(_flag_text("--node-arg", source), _compile(_flag_text("--node-arg", source), source)) for source in templates]
+    compiled = [(flag_text("--node-arg", source), _compile(flag_text("--node-arg", source), source)) for source in templates]
     result = []
     for node in cluster.nodes:
         args = []
@@ -238,6 +250,38 @@ def render_args(templates: Sequence[str], cluster: ClusterView) -> tuple[tuple[s
                 args.append(value)
         result.append(tuple(args))
     return tuple(result)
+
+
+def render_text(flag: str, given: str, source: str, cluster: ClusterView) -> tuple[str, ...]:
+    """Per node, a whole file's text from `source` (`--node-file`, as `given`): any text, NULs aside. Jinja
+    writes every line break as `\n` (a CRLF template gives an LF file)."""
+    shown = flag_text(flag, given)
+    template = _compile(shown, source, _FILE_ENV)
+    result = []
+    for node in cluster.nodes:
+        text = _render(shown, template, node, cluster)
+        if "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text):
+            raise UsageError(f"{shown}: node {node.index} ({node.service}): the file holds a NUL or invalid UTF-8")
+        result.append(text)
+    return tuple(result)
+
+
+def render_command(flag: str, source: str, cluster: ClusterView) -> tuple[str, ...]:
+    """A command rendered once for the cluster (`--bootstrap-command`), split into words as a POSIX shell would
+    split it (quotes group, nothing expands); no shell runs it."""
+    shown = flag_text(flag, source)
+    if "\r" in source:  # Jinja reads it as a line break, so it could not reach the command as written
+        raise UsageError(f"{shown}: holds a carriage return, which cannot reach the command literally; remove it")
+    text = _render(shown, _compile(shown, source), None, cluster)
+    try:
+        words = tuple(shlex.split(text))
+    except ValueError as exc:
+        raise UsageError(f"{shown}: renders {_one_line(text)[:60]!r}, which does not split into words ({exc})") from None
+    if not words:
+        raise UsageError(f"{shown}: renders to no command; give the program to run and its arguments")
+    if any("\x00" in word or any("\ud800" <= ch <= "\udfff" for ch in word) for word in words):
+        raise UsageError(f"{shown}: the command holds a NUL or invalid UTF-8")
+    return words
 
 
 def shared_env(per_node: Sequence[Sequence[tuple[str, EnvValue]]]) -> tuple[tuple[str, EnvValue], ...]:

@@ -4,13 +4,14 @@ Inside a container such a server cannot be reached through its published port (c
 reset), and nothing else says why. This is a cheap text scan, not a Rust parser: it reads the
 binary's crate (its target root and src/, other binaries' files left out), the path dependencies it
 compiles, and the config files shipped next to them, and reports a loopback address only where it
-is in a bind/listen context. Reading stops at a size cap.
+is in a bind/listen context. Reading stops at a size cap. Rendered node files (`--node-file`) are
+checked the same way as shipped configs.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +77,16 @@ def check_loopback(facts: ProjectFacts, binary: Binary, extra_features: tuple[st
     if budget[0] < 0:
         warnings.append(f"the loopback check stopped after {MAX_TOTAL_BYTES // (1024 * 1024)} MiB of sources; the rest was not read")
     return tuple(dict.fromkeys(warnings))
+
+
+def check_node_files(files: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    """Warnings for rendered node files, (path, content) pairs, that set a listen address to loopback."""
+    return tuple(
+        f"the node file {path}:{found.line} sets {found.key} to {found.address}; inside a container nothing outside "
+        "can reach it: render 0.0.0.0 there (its --node-file template)"
+        for path, content in files
+        for found in scan_config(content)
+    )
 
 
 # --- Rust sources ----------------------------------------------------------------------------------

@@ -217,8 +217,10 @@ def update_command(
 
 
 def _exit_on_conflicts(results: list[MergeResult], dry_run: bool) -> None:
-    """Exit 1 while a file holds conflict markers, in a real run and in a dry run alike (CI runs the latter)."""
-    conflicted = [r for r in results if r.conflicts]
+    """Exit 1 while a file holds conflict markers or an edited node file outlived its node, in a real run and in a
+    dry run alike (CI runs the latter)."""
+    conflicted = [r for r in results if r.conflicts and not r.removed]
+    orphaned = [r for r in results if r.conflicts and r.removed]
     if conflicted:
         marked = "would be marked" if dry_run else "are marked"
         typer.echo(
@@ -226,6 +228,14 @@ def _exit_on_conflicts(results: list[MergeResult], dry_run: bool) -> None:
             "with <<<<<<< and >>>>>>>; resolve them and remove the markers",
             err=True,
         )
+    if orphaned:
+        kept = "would be kept" if dry_run else "was kept"
+        typer.echo(
+            f"error: {', '.join(r.name for r in orphaned)}: no longer generated (its node is gone) but edited by you, so it "
+            f"{kept}; delete it, then run `scaffold update` again",
+            err=True,
+        )
+    if conflicted or orphaned:
         raise typer.Exit(1)
 
 
@@ -313,6 +323,9 @@ def plan_summary(plan: BuildPlan) -> list[str]:
         f"healthcheck:  {health}",
         f"cluster:      {len(cluster.nodes)} node(s) {first.service}..{cluster.nodes[-1].service}; {first.service} publishes {ports}",
         f"outputs:      {', '.join(plan.outputs)}",
+        *(f"node file:    {f.container_path} <- cluster/<service>/{f.path.rsplit('/', 1)[1]} (read-only)" for f in first.files),
+        *([f"also built:   {', '.join(b.name for b in image.extra_binaries)}"] if image.extra_binaries else []),
+        *([f"bootstrap:    {cluster.bootstrap.service} runs {' '.join(cluster.bootstrap.command)}"] if cluster.bootstrap else []),
     ]
 
 

@@ -1,5 +1,5 @@
-"""The one table of paths a node's container lays over its image: the data volume, the tmpfs /tmp, and the
-binary's folder (not a mount, but a mount over it would hide the binary). Two that overlap collide."""
+"""The one table of paths a node's container lays over its image: the data volume, the tmpfs /tmp, the
+binary's folder (not a mount, but a mount over it would hide the binary) and the node files. Two that overlap collide."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from .errors import UsageError
+
+NODE_FILE = "--node-file"
 
 
 @dataclass(frozen=True)
@@ -26,14 +28,16 @@ def mount_table(data_dir: str, read_only: bool, binary_path: str) -> tuple[Mount
 
 
 def check_mounts(table: tuple[Mount, ...]) -> None:
-    """UsageError when a mount is, holds or lies inside an earlier one, naming the earlier one's flag (the data
-    directory comes first: it is the one the user picks)."""
+    """UsageError when a mount is, holds or lies inside an earlier one, naming the flag to change: the earlier
+    one's (the data directory comes first: it is the one the user picks), except a node file's, which is placed
+    last and is the one to move."""
     for i, mount in enumerate(table):
         path = PurePosixPath(mount.path)
         for other in table[:i]:
             other_path = PurePosixPath(other.path)
             if path == other_path or path.is_relative_to(other_path) or other_path.is_relative_to(path):
+                blame, rest = (mount, other) if mount.flag == NODE_FILE else (other, mount)
                 raise UsageError(
-                    f"{other.flag} {other.path}: {other.what} and {mount.what} ({mount.path}) overlap in the container; "
-                    f"choose another {other.flag}"
+                    f"{blame.flag} {blame.path}: {blame.what} and {rest.what} ({rest.path}) overlap in the container; "
+                    f"choose another {blame.flag}"
                 )

@@ -15,13 +15,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, contract, loopback, plan_cluster, plan_image, ports, probes, runtimes, rustrelease
+from . import __version__, contract, loopback, nodefiles, plan_cluster, plan_image, ports, probes, runtimes, rustrelease
 from .answers import Answers, validate
-from .choices import choose_binary, default_rust_version
+from .bootstrap import make_bootstrap
+from .choices import choose_binary, choose_extra_bins, default_rust_version
 from .errors import ScaffoldError, UsageError
 from .features import check_features
 from .inspect import Binary, ProjectFacts, require_application
-from .mounts import check_mounts, mount_table
+from .mounts import NODE_FILE, Mount, check_mounts, mount_table
 from .plan_build import make_build
 from .plan_cluster import ClusterPlan, make_cluster
 from .plan_context import IGNORE_FILE, ContextPlan, make_context
@@ -65,12 +66,11 @@ def make_plan(
     package = facts.workspace.package(binary.package)
     assert package is not None
     check_features(package, answers.features)
-    features = tuple(dict.fromkeys((*answers.features, *binary.required_features)))
+    extra_bins = choose_extra_bins(facts, binary, answers.extra_bins)
+    features = tuple(dict.fromkeys((*answers.features, *binary.required_features, *(f for b in extra_bins for f in b.required_features))))
     runtime = runtimes.get(answers.runtime)
     system = facts.system_packages(binary, features, musl=runtime.libc == "musl")
     warnings += system.warnings
-    context, context_warnings = make_context(facts, binary, tuple(f.path for f in outputs if not f.context), output_dir)
-    warnings += context_warnings
     rust_version = _rust_version(facts, binary, answers)
     runtime.check_rust_version(rust_version, "--rust-version" if answers.rust_version else f"{_pin_source(facts)} pins Rust")
     pinned = facts.toolchain.version if facts.toolchain else None
@@ -83,13 +83,21 @@ def make_plan(
     if healthcheck_kind is None:  # resolve() fills it in (and says why); a library caller may not
         healthcheck_kind = probes.default_probe(facts, binary, features, runtime.name).kind
     installed = plan_image.installed(binary.name)
-    check_mounts(mount_table(answers.data_dir, answers.read_only, installed.path))
+    extras = tuple(plan_image.extra_binary(b.name) for b in extra_bins)
+    node_sources = nodefiles.load(facts.root, answers.node_files)
+    file_mounts = tuple(Mount(s.container_path, f"the node file {s.source}", NODE_FILE) for s in node_sources)
+    check_mounts((*mount_table(answers.data_dir, answers.read_only, installed.path), *file_mounts))
     warnings += loopback.check_loopback(facts, binary, features)
     runtime_packages = (*system.runtime, *answers.runtime_packages)
     name = _dns_name(binary.name)
     named = _named_ports(answers)
     view = plan_cluster.view(answers, name, named)
     per_node = plan_cluster.node_env(answers, view)
+    files = nodefiles.render(node_sources, view)
+    warnings += loopback.check_node_files([(f.path, f.content) for f in files[0]] if files else [])
+    outside_context = (*(f.path for f in outputs if not f.context), *(f.path for node_files in files for f in node_files))
+    context, context_warnings = make_context(facts, binary, outside_context, output_dir)
+    warnings += context_warnings
     image = ImagePlan(
         tag=f"{name}:latest",
         runtime=runtime.name,
@@ -98,8 +106,9 @@ def make_plan(
         base_image=runtime.image,
         build_packages=plan_image.build_packages(runtime, (*system.build, *answers.build_packages)),
         runtime_packages=plan_image.runtime_packages(runtime, runtime_packages),
-        build=make_build(facts, binary, features, answers.strategy, answers.optimize, name),
+        build=make_build(facts, binary, features, answers.strategy, answers.optimize, name, tuple(e.name for e in extras)),
         binary=installed,
+        extra_binaries=extras,
         ca_bundle=runtime.ca_bundle_from_builder and "ca-certificates" in runtime_packages,
         user=User(runtime.uid, runtime.uid),
         data_dir=answers.data_dir,
@@ -108,8 +117,10 @@ def make_plan(
         healthcheck=plan_image.healthcheck(healthcheck_kind, answers, runtime, installed),
         labels=plan_image.labels(package),
     )
-    cluster = make_cluster(answers, image.tag, view, named, per_node)
+    bootstrap = make_bootstrap(answers.bootstrap_command, answers.bootstrap_image, image.tag, name, view, image.healthcheck is not None)
+    cluster = make_cluster(answers, image.tag, view, named, per_node, files, bootstrap)
     kubernetes = swarm = None
+    _check_compose_only(answers)
     if "kubernetes" in answers.targets:
         kubernetes = make_kubernetes(answers, binary.name, image.tag, image.user, installed, image.healthcheck, named)
         warnings += kubernetes.warnings
@@ -130,6 +141,15 @@ def make_plan(
         outputs=tuple(context.ignore_file if f.path == IGNORE_FILE else f.path for f in outputs if f.rendered_for(answers.targets)),
         warnings=tuple(dict.fromkeys((*facts.warnings, *warnings))),
     )
+
+
+def _check_compose_only(answers: Answers) -> None:
+    """Per-node files and the bootstrap one-shot are laid out for compose only: refuse rather than drop them."""
+    others = [t for t in answers.targets if t != "compose"]
+    given = [flag for flag, value in (("--node-file", answers.node_files), ("--bootstrap-command", answers.bootstrap_command)) if value]
+    if others and given:
+        verb = "are" if len(given) > 1 else "is"
+        raise UsageError(f"{' and '.join(given)} {verb} written for --target compose only; drop it or the target {', '.join(others)}")
 
 
 def as_data(plan: BuildPlan, root: Path) -> dict:

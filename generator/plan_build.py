@@ -46,11 +46,22 @@ class CargoBuild:
     stub_libs: tuple[str, ...]  # paths of library roots, emptied rather than given a main
 
 
-def make_build(facts: ProjectFacts, binary: Binary, features: tuple[str, ...], strategy: str, optimize: str, cache_id: str) -> CargoBuild:
+def make_build(
+    facts: ProjectFacts,
+    binary: Binary,
+    features: tuple[str, ...],
+    strategy: str,
+    optimize: str,
+    cache_id: str,
+    extra_bins: tuple[str, ...] = (),
+) -> CargoBuild:
+    """One cargo invocation for the binary and its companions (`--bin a --bin b`): built once, with the same flags."""
     args = ["--release"]
     if facts.lock is not None:
         args.append("--locked")
     args += ["-p", binary.package, "--bin", binary.name]
+    for name in extra_bins:
+        args += ["--bin", name]
     if features:
         args += ["--features", ",".join(features)]
     return CargoBuild(

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from . import contract
 from .answers import Answers
+from .bootstrap import Bootstrap
 from .contract import ClusterView, EnvValue
+from .nodefiles import NodeFile
 from .ports import NamedPort
 
 NETWORK = "cluster"
@@ -36,6 +38,7 @@ class Node:
     ports: tuple[PublishedPort, ...]
     env: tuple[tuple[str, EnvValue], ...]  # this node's own variables, after the cluster's shared ones
     command: tuple[str, ...]  # arguments after the image's entrypoint; empty: the image's own
+    files: tuple[NodeFile, ...] = ()  # its own rendered --node-file copies, mounted read-only
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class ClusterPlan:
     # `scaffold check` rules the user's own choices break, as (code, reason): the compose file waives them,
     # so that checking freshly generated files is clean (check_waivers.py reads the comment).
     waivers: tuple[tuple[str, str], ...] = ()
+    bootstrap: Bootstrap | None = None  # a one-shot run once every node is healthy
 
 
 def view(answers: Answers, name: str, named: tuple[NamedPort, ...]) -> ClusterView:
@@ -64,19 +68,25 @@ def node_env(answers: Answers, cluster: ClusterView) -> tuple[tuple[tuple[str, E
 
 
 def make_cluster(
-    answers: Answers, image: str, cluster: ClusterView, named: tuple[NamedPort, ...], per_node: tuple[tuple[tuple[str, EnvValue], ...], ...]
+    answers: Answers,
+    image: str,
+    cluster: ClusterView,
+    named: tuple[NamedPort, ...],
+    per_node: tuple[tuple[tuple[str, EnvValue], ...], ...],
+    files: tuple[tuple[NodeFile, ...], ...],
+    bootstrap: Bootstrap | None,
 ) -> ClusterPlan:
     shared = contract.shared_env(per_node)
     commands = contract.render_args(answers.node_args, cluster)
     nodes = []
-    for view_node, env, command in zip(cluster.nodes, per_node, commands, strict=True):
+    for view_node, env, command, own_files in zip(cluster.nodes, per_node, commands, files, strict=True):
         index = view_node.index
         ports = [PublishedPort(answers.publish_address, answers.first_host_port + index, answers.http_port)]
         ports += [PublishedPort(answers.publish_address, p.host_port(index), p.port) for p in named]
         if answers.publish_raft and answers.nodes > 1:
             ports.append(PublishedPort(answers.publish_address, answers.raft_port + index, answers.raft_port))
         own = tuple(pair for pair in env if pair not in shared)
-        nodes.append(Node(index, str(view_node.id), view_node.service, f"{view_node.service}-data", tuple(ports), own, command))
+        nodes.append(Node(index, str(view_node.id), view_node.service, f"{view_node.service}-data", tuple(ports), own, command, own_files))
     return ClusterPlan(
         image=image,
         network=NETWORK if answers.nodes > 1 else SINGLE_NETWORK,
@@ -85,6 +95,7 @@ def make_cluster(
         env=shared,
         nodes=tuple(nodes),
         waivers=waivers(answers),
+        bootstrap=bootstrap,
     )
 
 

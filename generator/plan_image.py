@@ -32,6 +32,15 @@ class InstalledBinary:
 
 
 @dataclass(frozen=True)
+class ExtraBinary:
+    """A companion binary (`--extra-bin`), installed next to the main one; the entrypoint stays the main one."""
+
+    name: str
+    built: str  # inside the builder, relative to its /app
+    path: str  # absolute, in the runtime image
+
+
+@dataclass(frozen=True)
 class User:
     uid: int
     gid: int
@@ -64,6 +73,7 @@ class ImagePlan:
     runtime_packages: Packages
     build: CargoBuild
     binary: InstalledBinary
+    extra_binaries: tuple[ExtraBinary, ...]
     ca_bundle: bool  # copy the CA bundle from the builder (the image has no package manager)
     user: User
     data_dir: str  # created in the image, owned by the user
@@ -97,6 +107,10 @@ def _named(distro: runtimes.Distro, packages: tuple[str, ...]) -> tuple[str, ...
 
 def installed(name: str) -> InstalledBinary:
     return InstalledBinary(name, f"{INSTALL_DIR}/{name}")
+
+
+def extra_binary(name: str) -> ExtraBinary:
+    return ExtraBinary(name, f"target/release/{name}", f"{INSTALL_DIR}/{name}")
 
 
 def healthcheck(kind: str, answers: Answers, runtime: runtimes.Runtime, binary: InstalledBinary) -> HealthCheck | None:

@@ -11,7 +11,7 @@ from dataclasses import fields
 from types import MappingProxyType
 
 from . import answers as rules
-from . import clusternames, contract, deploytargets, ports, probes, runtimes, rustrelease
+from . import clusternames, contract, deploytargets, nodefiles, ports, probes, runtimes, rustrelease
 from .answers import Answers, CustomValue
 from .choices import BASELINE_RUST, default_rust_version
 from .inspect import ProjectFacts
@@ -112,6 +112,14 @@ def _check_ports(values: CustomValue, so_far: SoFar) -> None:
 def _check_node_env(values: CustomValue, so_far: SoFar) -> None:
     assert isinstance(values, tuple), values
     contract.env_templates(values, _earlier(so_far, "nodes", Answers.nodes), so_far.get("default_env") is not False)
+
+
+def _check_node_file(given: str) -> None:
+    nodefiles.parse(given)
+
+
+def _check_template(flag: str, source: str) -> None:
+    contract.check_syntax(flag, source)
 
 
 def _check_health_exec(values: CustomValue, _so_far: SoFar) -> None:
@@ -295,6 +303,44 @@ BUILTIN: tuple[Question, ...] = (
         separator=None,
         when=_customised,
         flag="--node-arg",
+    ),
+    Question(
+        "node_files",
+        "list",
+        "TEMPLATE_PATH:CONTAINER_PATH: a template file of the project rendered per node into cluster/<service>/ and "
+        "mounted read-only at CONTAINER_PATH in that node (repeatable; in --data a JSON array).",
+        _D.node_files,
+        separator=None,
+        check=_each(_check_node_file),
+        when=_customised,
+        flag="--node-file",
+    ),
+    Question(
+        "bootstrap_command",
+        "str",
+        "TEMPLATE: a command run once, in a one-shot service, after every node is healthy (must be idempotent: "
+        "every `docker compose up` runs it again).",
+        check=lambda v, _: _check_template("--bootstrap-command", _str(v)),
+        when=_customised,
+        flag="--bootstrap-command",
+    ),
+    Question(
+        "bootstrap_image",
+        "str",
+        "Image the bootstrap command runs in.",
+        pattern=rules.IMAGE.pattern,
+        check=lambda v, _: rules.check_image("--bootstrap-image", _str(v)),
+        when=lambda so_far: bool(so_far.get("bootstrap_command")),
+        flag="--bootstrap-image",
+        default_text="the app's image",
+    ),
+    Question(
+        "extra_bins",
+        "list",
+        "More binaries of the same package to build in the same cargo run and install next to the main one (comma-separated).",
+        _D.extra_bins,
+        when=_customised,
+        flag="--extra-bin",
     ),
     Question(
         "rust_version",

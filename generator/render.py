@@ -44,7 +44,8 @@ class RenderedFile:
 
 
 def render(plan: BuildPlan, template_set: TemplateSet | None = None, custom: Mapping[str, object] | None = None) -> list[RenderedFile]:
-    """Every file of the template set (the built-in one by default), rendered from the plan."""
+    """Every file of the template set (the built-in one by default), rendered from the plan, then each node's
+    own files (`--node-file`), which the plan holds rendered: they are outputs whatever the set lays out."""
     template_set = template_set or load_template_set()
     env = _environment(template_set.root)
     files = []
@@ -64,7 +65,7 @@ def render(plan: BuildPlan, template_set: TemplateSet | None = None, custom: Map
             what = "uses an undefined value" if isinstance(exc, jinja2.UndefinedError) else "failed"
             raise ScaffoldError(f"{location}: template {what}: {exc}") from None
         files.append(RenderedFile(path, text))  # the plan's name: the ignore file moves beside the Dockerfile
-    return files
+    return files + [RenderedFile(f.path, f.content) for node in plan.cluster.nodes for f in node.files]
 
 
 def _template_frame(exc: BaseException, root: Path) -> str | None:

@@ -20,7 +20,7 @@ from .errors import ScaffoldError
 from .render import RenderedFile
 from .templateset import BUILTIN_IDENTITY, TemplateSet
 from .tomlfile import ANSWERS_FILE, load_toml
-from .write import atomic_write, read_existing
+from .write import atomic_write, read_existing, remove_file
 
 STATE_DIR = ".scaffold"
 ANSWERS_NAME = f"{STATE_DIR}/answers.toml"  # relative to the output directory
@@ -48,6 +48,20 @@ def record_generated(files: list[RenderedFile], output_dir: Path) -> None:
         path = output_dir / GENERATED_DIR / file.name
         if read_existing(path) != file.content:
             atomic_write(path, file.content)
+
+
+def recorded_under(output_dir: Path, folder: str) -> list[str]:
+    """The names of the files recorded as generated inside `folder` (the node files' cluster/), sorted."""
+    root = output_dir / GENERATED_DIR
+    base = root / folder
+    if not base.is_dir() or base.is_symlink():
+        return []
+    return sorted(p.relative_to(root).as_posix() for p in base.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def forget_generated(output_dir: Path, name: str) -> None:
+    """Drop the record of a file scaffold no longer renders."""
+    remove_file(output_dir / GENERATED_DIR / name, output_dir / GENERATED_DIR)
 
 
 # --- the template set's identity ------------------------------------------------------------------

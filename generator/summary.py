@@ -39,7 +39,18 @@ def init_summary(
     lines.append(f"the app must listen on 0.0.0.0 (not 127.0.0.1) in its container; {first.service} is told:")
     env = (*cluster.env, *first.env)
     lines += [f"  {line}" for line in contract.describe(env, first.command)]
+    lines += [f"  {f.container_path}: {f.path} (read-only, one per node)" for f in first.files]
     lines.append(f"probed by:  {_probe(image.healthcheck, image.ports[0].number)}")
+    if image.extra_binaries:
+        lines.append(f"also in the image: {', '.join(b.path for b in image.extra_binaries)} (docker compose exec {first.service} NAME ...)")
+    boot = cluster.bootstrap
+    if boot is not None:
+        lines += [
+            f"bootstrap:  {shlex.join(boot.command)}",
+            f"  runs in {boot.service} once every node is healthy, and again on every `docker compose up`: it must be idempotent",
+            f"  its output: docker compose logs {boot.service}; start with `up -d`, since `up --wait` exits 1 when a one-shot "
+            "exits 0 (docker/compose#10596)",
+        ]
     lines += [f"  ({note})" for note in notes]
     if preflight:
         lines.append("this machine:")

@@ -3,6 +3,9 @@
 For each file: base = what scaffold generated last time (.scaffold/generated/<file>), ours = the
 file as it is now, theirs = the new render. Edits on one side only are taken as they are; edits
 on both sides to the same lines are a conflict, written inline between <<<<<<< and >>>>>>> markers.
+
+A node file (cluster/<service>/...) recorded last time that the new render no longer has (the cluster
+shrank) is removed when it is as generated; one the user edited is a conflict and stays.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .nodefiles import FOLDER
 from .render import RenderedFile
-from .state import generated_names, read_generated, record_generated
-from .write import atomic_write, read_existing, unified_diff
+from .state import forget_generated, generated_names, read_generated, record_generated, recorded_under
+from .write import atomic_write, read_existing, remove_file, unified_diff
 
 YOURS = "yours"
 _OPENING = re.compile(r"^<{7}(?: |$)")
@@ -25,12 +29,14 @@ class MergeResult:
     name: str
     # "new" (no file yet), "identical" (nothing to do), "updated" (no edits of yours: the new render),
     # "kept" (only your edits), "merged" (both, cleanly), "conflict" (markers, new or left from an
-    # earlier update), "overwritten", "skipped"
+    # earlier update), "overwritten", "skipped",
+    # "removed" (a node file no longer rendered, deleted as it was unedited or already gone)
     status: str
     ours: str | None
     theirs: str
     content: str  # what the file holds after the update
     conflicts: int  # conflicting regions left in `content`
+    removed: bool = False  # the new render has no such file (theirs and content are then "" or your file)
 
     @property
     def changes_file(self) -> bool:
@@ -66,12 +72,23 @@ def unresolved_conflicts(text: str) -> int:
     return sum(1 for line in text.splitlines() if _OPENING.match(line))
 
 
+def removal(name: str, base: str | None, ours: str | None) -> MergeResult:
+    """A file the new render no longer has: removed when it is as scaffold wrote it (or gone), else a conflict."""
+    if ours is None or ours == base:
+        return MergeResult(name, "removed", ours, "", "", 0, removed=True)
+    return MergeResult(name, "conflict", ours, "", ours, 1, removed=True)
+
+
 def plan_update(files: list[RenderedFile], output_dir: Path) -> list[MergeResult]:
-    """Merge every new render with the file on disk; reads only."""
+    """Merge every new render with the file on disk, and list the node files no longer rendered; reads only."""
     results = []
     for file in files:
         base = read_generated(output_dir, file.name)
         results.append(merge_file(file.name, base, read_existing(output_dir / file.name), file.content))
+    rendered = {file.name for file in files}
+    for name in recorded_under(output_dir, FOLDER):
+        if name not in rendered:
+            results.append(removal(name, read_generated(output_dir, name), read_existing(output_dir / name)))
     return results
 
 
@@ -82,21 +99,29 @@ def no_longer_generated(files: list[RenderedFile], output_dir: Path) -> list[str
 
 
 def overwrite(result: MergeResult) -> MergeResult:
-    """Resolve a conflict by taking the new render (your edits to this file are dropped)."""
-    return MergeResult(result.name, "overwritten", result.ours, result.theirs, result.theirs, 0)
+    """Resolve a conflict by taking the new render (your edits to this file are dropped; a removed one is deleted)."""
+    status = "removed" if result.removed else "overwritten"
+    return MergeResult(result.name, status, result.ours, result.theirs, result.theirs, 0, result.removed)
 
 
 def skip(result: MergeResult) -> MergeResult:
-    """Resolve a conflict by keeping your file as it is."""
-    return MergeResult(result.name, "skipped", result.ours, result.theirs, result.ours or "", 0)
+    """Resolve a conflict by keeping your file as it is (a removed node file becomes yours: no longer managed)."""
+    return MergeResult(result.name, "skipped", result.ours, result.theirs, result.ours or "", 0, result.removed)
 
 
 def apply_update(results: list[MergeResult], output_dir: Path) -> None:
-    """Write the merged files, then record the new renders as the next update's base."""
+    """Write the merged files and delete the removed ones, then record the new renders as the next update's base.
+
+    A removed node file left in conflict keeps its record, so the next update asks again until you delete it."""
     for result in results:
-        if result.changes_file:
+        if result.removed and result.status == "removed":
+            remove_file(output_dir / result.name, output_dir)
+        elif not result.removed and result.changes_file:
             atomic_write(output_dir / result.name, result.content)
-    record_generated([RenderedFile(r.name, r.theirs) for r in results], output_dir)
+    for result in results:
+        if result.removed and not result.conflicts:
+            forget_generated(output_dir, result.name)
+    record_generated([RenderedFile(r.name, r.theirs) for r in results if not r.removed], output_dir)
 
 
 def _lines(text: str) -> list[str]:

@@ -206,3 +206,15 @@ def _sync_directory(directory: Path) -> None:
         pass  # some file systems cannot sync a directory; the rename is still atomic
     finally:
         os.close(fd)
+
+
+def remove_file(path: Path, keep: Path) -> None:
+    """Delete a file scaffold wrote and no longer renders, then the folders it leaves empty, up to `keep`."""
+    path.unlink(missing_ok=True)
+    folder = path.parent
+    while folder != keep and folder.is_relative_to(keep):
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty, or not ours to remove
+        folder = folder.parent

@@ -212,3 +212,14 @@ def expand_stack(value: str) -> str:
 
 def test_the_kubernetes_expander_of_these_tests_follows_kubernetes():
     assert expand("$$(A) $(A) $(B) $ $$", {"A": "x"}) == "$(A) x $(B) $ $"
+
+
+@pytest.mark.parametrize("target", ["kubernetes", "swarm"])
+def test_node_files_and_bootstrap_are_refused_for_targets_that_do_not_lay_them_out(sample, target):
+    crate = sample("kv-node")
+    peers = '--node-env=PEERS={{ cluster.nodes | map(attribute="raft_address") | join(",") }}'
+    for flags in (["--node-file", "deploy/node.toml.j2:/etc/kv/node.toml"], ["--bootstrap-command", "kv-cli ROLE", "--healthcheck", "tcp"]):
+        result = run_scaffold("init", str(crate), "--no-input", "--target", f"compose,{target}", peers, *flags)
+        assert result.returncode == 2, result.stderr
+        assert f"written for --target compose only; drop it or the target {target}" in result.stderr
+        assert not (crate / "Dockerfile").exists()

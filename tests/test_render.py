@@ -378,6 +378,14 @@ GOLDEN_CASES = {
         "node_args": ("--listen", "0.0.0.0:{{ http_port }}", "--name={{ node.service }}"), "anti_affinity": "required",
         "service_type": "LoadBalancer", "ready_path": "/ready", "swarm_publish": True,
     }),
+    # kv-node's contract: a config file per node (its peers map), its client binary, a bootstrap one-shot.
+    "kv-node-cluster": ("kv-node", {
+        "id_base": 1, "default_env": False, "http_port": 7000, "raft_port": 7100, "healthcheck": "tcp",
+        "node_files": ("deploy/join.toml.j2:/etc/kv/node.toml",), "node_args": ("--config", "/etc/kv/node.toml"),
+        "extra_bins": ("kv-cli",),
+        "bootstrap_command": "kv-cli {% for n in cluster.nodes %}--addr {{ n.http_address }} {% endfor %}JOIN "
+                             "{% for n in cluster.nodes %}{{ n.id }}={{ n.raft_address }} {% endfor %}",
+    }),
 }
 
 

@@ -7,6 +7,7 @@
 //! STATUS          -> id=<id> role=<role> term=<term> leader=<id|none> commit=<index>
 //! GET <key>       -> VALUE <value> | NOT_FOUND
 //! SET <key> <value...>  -> OK | REDIRECT <leader-id> | ERR ...   (only the leader accepts writes)
+//! JOIN <id>=<host:port>...  -> OK when these are this node's members (join mode: see join.rs) | ERR ...
 //! QUIT            -> BYE, then the connection closes
 //! ```
 //!
@@ -34,6 +35,7 @@ pub enum Command {
     Status,
     Get(String),
     Set(String, String),
+    Join(Vec<String>),
     Quit,
 }
 
@@ -76,12 +78,14 @@ pub fn parse(line: &str) -> Result<Command, Refusal> {
             Ok(Command::Set(key.to_string(), value))
         }
         ("SET", _) => Err(refuse("ERR usage: SET <key> <value>")),
+        ("JOIN", [_, ..]) => Ok(Command::Join(args.iter().map(|a| a.to_string()).collect())),
+        ("JOIN", []) => Err(refuse("ERR usage: JOIN <id>=<host:port>...")),
         ("PING" | "ROLE" | "STATUS" | "QUIT", _) => {
             Err(refuse(format!("ERR {verb} takes no arguments")))
         }
         ("", _) => Err(refuse("ERR empty command")),
         _ => Err(refuse(format!(
-            "ERR unknown command {verb:?}; commands: PING, ROLE, STATUS, GET, SET, QUIT"
+            "ERR unknown command {verb:?}; commands: PING, ROLE, STATUS, GET, SET, JOIN, QUIT"
         ))),
     }
 }
@@ -116,6 +120,18 @@ pub fn execute(node: &Node, command: Command) -> String {
                 none(s.leader),
                 s.commit
             )
+        }
+        Command::Join(words) => {
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            match crate::join::parse_members(&words, node.id()) {
+                Ok(m) if crate::join::same_cluster(&m, node.id(), node.peers()) => {
+                    format!("OK joined {} members", m.len())
+                }
+                Ok(_) => {
+                    "ERR already a member of another cluster; membership does not change".into()
+                }
+                Err(e) => format!("ERR {e}"),
+            }
         }
         Command::Get(key) => node
             .get(&key)

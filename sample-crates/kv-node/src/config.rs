@@ -6,7 +6,9 @@
 //! - values are decimal integers or basic strings in double quotes (escapes `\"`, `\\`, `\n`, `\t`);
 //! - one table, `[peers]`, whose keys are peer ids (bare decimal) and whose values are the
 //!   peers' raft addresses (`"host:port"` strings);
-//! - top-level keys: `id` (required, 1-based), `listen`, `raft_listen`, `data_dir`.
+//! - top-level keys: `id` (required, 1-based), `listen`, `raft_listen`, `data_dir`, and `cluster`:
+//!   `"file"` (the default: the peers are the `[peers]` table) or `"join"` (no `[peers]`: the node
+//!   waits for a JOIN command naming every member, see `join.rs`).
 //!
 //! Anything else (an unknown key or table, a duplicate, another value type) is refused with the
 //! file, the line and what to do, so a typo never starts a node with a default it did not ask for.
@@ -28,8 +30,10 @@ pub struct Config {
     /// Peer protocol address, bound exactly as written.
     pub raft_listen: String,
     pub data_dir: PathBuf,
-    /// The other nodes: peer id -> raft address.
+    /// The other nodes: peer id -> raft address (empty in join mode).
     pub peers: BTreeMap<u64, String>,
+    /// `cluster = "join"`: the peers come from a JOIN command, not from this file.
+    pub join: bool,
 }
 
 /// A problem in the file, with the line it is on (0 when it is about the whole file).
@@ -136,6 +140,23 @@ impl Config {
         let (listen_line, listen) = string("listen", DEFAULT_LISTEN)?;
         let (raft_line, raft_listen) = string("raft_listen", DEFAULT_RAFT_LISTEN)?;
         let (data_line, data_dir) = string("data_dir", DEFAULT_DATA_DIR)?;
+        let (cluster_line, cluster) = string("cluster", "file")?;
+        let join = match cluster.as_str() {
+            "file" => false,
+            "join" => true,
+            other => {
+                return Err(err(
+                    cluster_line,
+                    format!("cluster = {other:?}: use \"file\" (peers from [peers]) or \"join\" (peers from a JOIN command)"),
+                ))
+            }
+        };
+        if join && !peers.is_empty() {
+            return Err(err(
+                cluster_line,
+                "cluster = \"join\" takes the peers from a JOIN command: remove the [peers] table",
+            ));
+        }
         check_address(&listen).map_err(|m| err(listen_line, format!("listen: {m}")))?;
         check_address(&raft_listen).map_err(|m| err(raft_line, format!("raft_listen: {m}")))?;
         if listen == raft_listen {
@@ -147,7 +168,7 @@ impl Config {
         if let Some((key, (n, _))) = top.into_iter().next() {
             return Err(err(
                 n,
-                format!("unknown key {key:?}; known keys: id, listen, raft_listen, data_dir and the [peers] table"),
+                format!("unknown key {key:?}; known keys: id, listen, raft_listen, data_dir, cluster and the [peers] table"),
             ));
         }
         if peers.contains_key(&id) {
@@ -162,11 +183,8 @@ impl Config {
             raft_listen,
             data_dir: PathBuf::from(data_dir),
             peers,
+            join,
         })
-    }
-
-    pub fn cluster_size(&self) -> usize {
-        self.peers.len() + 1
     }
 }
 
@@ -293,7 +311,7 @@ data_dir = "/var/lib/kv"
         assert_eq!(c.listen, DEFAULT_LISTEN);
         assert_eq!(c.raft_listen, DEFAULT_RAFT_LISTEN);
         assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
-        assert_eq!(c.cluster_size(), 1);
+        assert!(c.peers.is_empty());
     }
 
     #[test]
@@ -344,6 +362,18 @@ data_dir = "/var/lib/kv"
             assert_eq!(e.line, line, "{text:?}: {e}");
             assert!(e.message.contains(needle), "{text:?}: {e}");
         }
+    }
+
+    #[test]
+    fn join_mode_has_no_peers_table() {
+        let c = Config::parse("id = 2\ncluster = \"join\"\n").unwrap();
+        assert!(c.join && c.peers.is_empty());
+        assert!(!Config::parse("id = 2\n").unwrap().join);
+        let both = error("id = 2\ncluster = \"join\"\n[peers]\n1 = \"a:1\"\n");
+        assert!(both.message.contains("remove the [peers]"), "{both}");
+        assert!(error("id = 2\ncluster = \"mesh\"\n")
+            .message
+            .contains("\"join\""));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod client;
 mod config;
+mod join;
 mod node;
 mod raft;
 mod rpc;
@@ -96,9 +97,8 @@ fn run(path: &std::path::Path) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let peers: Vec<(u64, String)> = config.peers.clone().into_iter().collect();
-    let node = match Storage::open(&config.data_dir).and_then(|s| Node::new(config.id, peers, s)) {
-        Ok(n) => Arc::new(n),
+    let storage = match Storage::open(&config.data_dir) {
+        Ok(s) => s,
         Err(e) => {
             return fail(format!(
                 "cannot use data_dir {}: {e}",
@@ -121,17 +121,41 @@ fn run(path: &std::path::Path) -> ExitCode {
     };
     signals::exit_on_term();
 
+    let peers: Vec<(u64, String)> = if config.join {
+        match join::load(&config.data_dir, config.id) {
+            Ok(Some(members)) => join::peers_of(&members, config.id),
+            Ok(None) => {
+                eprintln!(
+                    "kv-node {}: waiting for JOIN on {} (cluster = \"join\")",
+                    config.id, config.listen
+                );
+                match join::wait_for_join(&client_listener, config.id, &config.data_dir) {
+                    Ok(members) => join::peers_of(&members, config.id),
+                    Err(e) => return fail(format!("cannot join: {e}")),
+                }
+            }
+            Err(e) => return fail(format!("cannot read the saved members: {e}")),
+        }
+    } else {
+        config.peers.clone().into_iter().collect()
+    };
+    let node = match Node::new(config.id, peers.clone(), storage) {
+        Ok(n) => Arc::new(n),
+        Err(e) => {
+            return fail(format!(
+                "cannot use data_dir {}: {e}",
+                config.data_dir.display()
+            ))
+        }
+    };
+
     let saved = node.persisted();
-    let peer_list: Vec<String> = config
-        .peers
-        .iter()
-        .map(|(id, a)| format!("{id}={a}"))
-        .collect();
+    let peer_list: Vec<String> = peers.iter().map(|(id, a)| format!("{id}={a}")).collect();
     node.log(&format!(
         "starting {NAME} {VERSION} as follower in term {} (voted for {}), cluster size {}, peers [{}], listen {}, raft_listen {}, data_dir {}",
         saved.term,
         saved.voted_for.map_or("nobody".to_string(), |v| v.to_string()),
-        config.cluster_size(),
+        peers.len() + 1,
         peer_list.join(", "),
         config.listen,
         config.raft_listen,

@@ -81,6 +81,15 @@ impl Node {
         })
     }
 
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// (peer id, raft address) of every other member.
+    pub fn peers(&self) -> &[(u64, String)] {
+        &self.peers
+    }
+
     pub fn log(&self, msg: &str) {
         eprintln!("kv-node {}: {msg}", self.id);
     }

@@ -15,6 +15,7 @@ const WAIT: Duration = Duration::from_secs(20);
 struct Cluster {
     dir: PathBuf,
     client_ports: Vec<u16>,
+    raft_ports: Vec<u16>,
     children: Vec<Option<Child>>,
 }
 
@@ -48,16 +49,22 @@ fn temp_dir() -> PathBuf {
 
 impl Cluster {
     fn start(size: usize) -> Cluster {
+        Cluster::start_with(size, false)
+    }
+
+    /// With `join`, every node starts with `cluster = "join"` and no peers.
+    fn start_with(size: usize, join: bool) -> Cluster {
         let dir = temp_dir();
         let client_ports: Vec<u16> = (0..size).map(|_| free_port()).collect();
         let raft_ports: Vec<u16> = (0..size).map(|_| free_port()).collect();
         for i in 0..size {
             let peers: String = (0..size)
-                .filter(|&j| j != i)
+                .filter(|&j| j != i && !join)
                 .map(|j| format!("{} = \"127.0.0.1:{}\"\n", j + 1, raft_ports[j]))
                 .collect();
+            let mode = if join { "join" } else { "file" };
             let text = format!(
-                "id = {}\nlisten = \"127.0.0.1:{}\"\nraft_listen = \"127.0.0.1:{}\"\ndata_dir = \"{}\"\n[peers]\n{peers}",
+                "id = {}\ncluster = \"{mode}\"\nlisten = \"127.0.0.1:{}\"\nraft_listen = \"127.0.0.1:{}\"\ndata_dir = \"{}\"\n[peers]\n{peers}",
                 i + 1,
                 client_ports[i],
                 raft_ports[i],
@@ -68,6 +75,7 @@ impl Cluster {
         let mut cluster = Cluster {
             dir,
             client_ports,
+            raft_ports,
             children: Vec::new(),
         };
         for i in 0..size {
@@ -338,4 +346,54 @@ fn kv_cli_exit_codes() {
     assert_eq!(down.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&down.stderr).contains("cannot talk to a kv-node"));
     assert_eq!(cli(&[]).status.code(), Some(2));
+}
+
+#[test]
+fn join_mode_waits_for_join_forms_a_cluster_and_stays_joined() {
+    let mut cluster = Cluster::start_with(3, true);
+    let deadline = Instant::now() + WAIT;
+    while (0..3).any(|i| cluster.ask(i, "ROLE").as_deref() != Some("unjoined")) {
+        assert!(
+            Instant::now() < deadline,
+            "nodes never answered unjoined\n{}",
+            cluster.logs()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    let members: Vec<String> = (0..3)
+        .map(|i| format!("{}=127.0.0.1:{}", i + 1, cluster.raft_ports[i]))
+        .collect();
+    let join = |members: &[String]| {
+        let mut args: Vec<String> = Vec::new();
+        for port in &cluster.client_ports {
+            args.push("--addr".into());
+            args.push(format!("127.0.0.1:{port}"));
+        }
+        args.push("JOIN".into());
+        args.extend(members.iter().cloned());
+        Command::new(env!("CARGO_BIN_EXE_kv-cli"))
+            .args(&args)
+            .output()
+            .unwrap()
+    };
+    let first = join(&members);
+    assert!(first.status.success(), "{first:?}\n{}", cluster.logs());
+    let (leader, _) = cluster.wait_for_leader("after JOIN");
+    // Idempotent: the same JOIN again is OK on every (now joined) node; other members are refused.
+    let again = join(&members);
+    assert!(again.status.success(), "{again:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout)
+            .matches("OK joined 3 members")
+            .count(),
+        3
+    );
+    assert_eq!(join(&members[..2]).status.code(), Some(1));
+    // A restarted node comes back joined, from the members it saved.
+    let follower = (leader + 1) % 3;
+    cluster.kill(follower);
+    let child = cluster.spawn(follower);
+    cluster.children[follower] = Some(child);
+    cluster.wait_for_leader("after a restart");
+    assert_ne!(cluster.ask(follower, "ROLE").as_deref(), Some("unjoined"));
 }

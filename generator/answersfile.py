@@ -31,7 +31,7 @@ from .tomlfile import ANSWERS_FILE, USER_DEFAULTS, load_toml
 # Sources the wizard never asks again: the user said it on this command line.
 COMMAND_LINE = ("flags", "--data")
 
-Asker = Callable[[Question, "CustomValue | None", SoFar], CustomValue]
+Asker = Callable[[Question, "CustomValue | None", SoFar], "CustomValue | None"]  # None: left unset
 BinaryAsker = Callable[[Sequence[Binary], "Binary | None"], Binary]
 
 

@@ -30,7 +30,7 @@ class Wizard:
     def _io(self) -> dict[str, Any]:
         return {key: value for key, value in (("input", self.input), ("output", self.output)) if value is not None}
 
-    def ask(self, question: Question, default: CustomValue | None, so_far: SoFar, offered: Sequence[str] = ()) -> CustomValue:
+    def ask(self, question: Question, default: CustomValue | None, so_far: SoFar, offered: Sequence[str] = ()) -> CustomValue | None:
         """One question; `offered` (what the project declares) turns a list question into a checklist."""
         message = f"{question.help}"
         help_of = question.choice_help
@@ -51,6 +51,8 @@ class Wizard:
         text = questionary.text(
             message, default=_as_text(question, default), validate=validator(question, so_far), **self._io()
         ).unsafe_ask()
+        if question.type == "str" and question.default is None and not text.strip():
+            return None  # left empty: unset, as when its flag is not given
         return parse_text(question, text)
 
     def _select(self, message: str, choices: Sequence[tuple[str, str | None]], start: str) -> str:

@@ -62,7 +62,7 @@ class _Session:
                 self.shown.add(line)
                 self.echo(f"  {line}")
 
-    def ask(self, question: Question, default: CustomValue | None, so_far: SoFar) -> CustomValue:
+    def ask(self, question: Question, default: CustomValue | None, so_far: SoFar) -> CustomValue | None:
         offered = question.offered(self.project.facts, so_far) if question.offered is not None else ()
         if question.offered is not None and not offered and default is not None:
             return default  # nothing the project declares to choose from
@@ -73,7 +73,10 @@ class _Session:
                 break
             self.echo(f"  ! {problem}")
             default = value
-        self.given[question.name] = value
+        if value is None:  # left empty: unset
+            self.given.pop(question.name, None)
+        else:
+            self.given[question.name] = value
         if generated is not None:
             self.show_new(generated)
         return value
@@ -83,10 +86,10 @@ class _Session:
         self.given.update(package=chosen.package, bin=chosen.name)
         return chosen
 
-    def _check(self, question: Question, value: CustomValue) -> tuple[str | None, Generated | None]:
+    def _check(self, question: Question, value: CustomValue | None) -> tuple[str | None, Generated | None]:
         """The problem this answer causes in the stack it leads to, if any (with the trial when there is none)."""
         try:
-            return None, self.trial({question.name: value})
+            return None, self.trial({question.name: value} if value is not None else {})
         except AnswerError as exc:
             later = self.order.get(exc.question, -1) > self.order[question.name]
             if later and exc.question not in self.command_line:

@@ -369,6 +369,9 @@ def test_the_contract_questions_come_behind_the_gate_and_node_0_is_shown_before_
             "KEY=TEMPLATE": "APP_ID={{ node.id }}" + ENTER,
             "An environment variable compose passes": ENTER,
             "TEMPLATE: one argument": "--id={{ node.id }}" + ENTER,
+            "TEMPLATE_PATH:CONTAINER_PATH": ENTER,
+            "TEMPLATE: a command run once": ENTER,
+            "More binaries of the same package": ENTER,
         }
     )
     status, asked, output = run_wizard(str(crate), keys=keys)

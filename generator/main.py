@@ -194,7 +194,7 @@ def update_command(
         _warn(generated.warnings)
         results = pipeline.merge(generated)
         _warn(f"{name}: no longer generated (its target is not chosen); left as it is: delete it if unused"
-              for name in no_longer_generated(list(generated.files), project.target))
+              for name in no_longer_generated(list(generated.files), project.target, generated.dropped))
         if dry_run:
             for result in results:
                 if result.changes_file:
@@ -231,7 +231,7 @@ def _exit_on_conflicts(results: list[MergeResult], dry_run: bool) -> None:
     if orphaned:
         kept = "would be kept" if dry_run else "was kept"
         typer.echo(
-            f"error: {', '.join(r.name for r in orphaned)}: no longer generated (its node is gone) but edited by you, so it "
+            f"error: {', '.join(r.name for r in orphaned)}: no longer generated (its node or option is gone) but edited by you, so it "
             f"{kept}; delete it, then run `scaffold update` again",
             err=True,
         )

@@ -16,11 +16,11 @@ from types import MappingProxyType
 
 from . import clusternames, contract, plan_cluster, podtemplate
 from .answers import Answers
-from .nodefiles import NodeFileSource
-from .plan_kubernetes_setup import BootstrapJob, PodFiles, bootstrap_job, pod_files
 from .contract import ClusterView, FromHost, NodeView
 from .errors import UsageError
+from .nodefiles import NodeFileSource
 from .plan_image import HealthCheck, InstalledBinary, User
+from .plan_kubernetes_setup import BootstrapJob, PodFiles, bootstrap_job, pod_files
 from .podtemplate import Part, Pod
 from .ports import NamedPort
 

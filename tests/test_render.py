@@ -386,6 +386,14 @@ GOLDEN_CASES = {
         "bootstrap_command": "kv-cli {% for n in cluster.nodes %}--addr {{ n.http_address }} {% endfor %}JOIN "
                              "{% for n in cluster.nodes %}{{ n.id }}={{ n.raft_address }} {% endfor %}",
     }),
+    # The same on Kubernetes (a ConfigMap key per pod, a Job) and Swarm (hash-named configs, a one-shot service),
+    # with the peers map in each node's file.
+    "kv-node-targets": ("kv-node", {
+        "id_base": 1, "default_env": False, "http_port": 7000, "raft_port": 7100, "healthcheck": "tcp",
+        "targets": ("kubernetes", "swarm"), "image": "registry.example/kv-node:1.0",
+        "node_files": ("deploy/node.toml.j2:/etc/kv/node.toml",), "node_args": ("--config", "/etc/kv/node.toml"),
+        "bootstrap_command": "kv-cli {% for n in cluster.nodes %}--addr {{ n.http_address }} {% endfor %}ROLE",
+    }),
 }
 
 

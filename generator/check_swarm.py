@@ -1,11 +1,12 @@
-"""Checks for a Swarm stack file (`docker stack deploy -c stack.yml`): the stack loader and rules SC500-SC504.
+"""Checks for a Swarm stack file (`docker stack deploy -c stack.yml`): the stack loader and rules SC500-SC505.
 
 A stack file is a compose file read by another loader: `docker stack config` (a Docker CLI that has
 it; client side, no swarm needed) runs that loader and its schema, which rejects keys Compose v2
 accepts. Our rules hold what was measured on Engine 20.10: `version: "3.x"` is needed; `build:` is
 ignored and `pull_policy`, `develop` and the long form of `depends_on` are rejected; service VIPs
 do not route between peers, so the node services use `endpoint_mode: dnsrr`, which cannot publish
-through the ingress; a config a service mounts must be defined, and its file exist (SC505). Services that run the same image are taken to be peers (the nodes of a cluster).
+through the ingress; a config a service mounts must be defined, and its file exist (SC505). Services
+that run the same image are taken to be peers (the nodes of a cluster).
 """
 
 from __future__ import annotations

@@ -7,13 +7,16 @@ k8s/, `docker stack config` and SC500-SC505 for stack.yml.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import tomllib
 from pathlib import Path
 
 import pytest
+import test_cluster_files_properties as properties
 import yaml
+from hypothesis import HealthCheck, given, settings
 
 from conftest import run_scaffold
 from generator import nodefiles
@@ -237,3 +240,27 @@ def test_a_bad_when_in_a_manifest_is_refused(tmp_path):
     manifest.write_text(manifest.read_text().replace('when = "kubernetes.files"', 'when = "kubernetes files"'))
     with pytest.raises(ScaffoldError, match='`when` is a plan value such as "kubernetes.bootstrap"'):
         load_template_set(tmp_path / "set")
+
+
+# --- any user text, literally ----------------------------------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(properties.choices())
+def test_node_file_text_and_bootstrap_words_reach_pods_and_stack_literally(drawn):
+    answers, text, word = drawn
+    answers = dataclasses.replace(answers, targets=("kubernetes", "swarm"), default_env=False)
+    plan = properties.plan_or_refusal(answers, text)
+    if plan is None:
+        return
+    files = {f.name: f.content for f in render(plan)}
+    found = objects(k8s(files))
+    for index in range(answers.nodes):
+        node_id = answers.id_base + index
+        assert found["ConfigMap"]["data"][f"raft-node-{node_id}.node.conf"] == f"{text}\nid={node_id}\n"
+    command = [expand(w, {}) for w in found["Job"]["spec"]["template"]["spec"]["containers"][0]["command"]]
+    assert command == [word, str(answers.nodes), f"raft-node-{answers.id_base}.raft-node-peers:9000"]
+    stack = yaml.safe_load(files["stack.yml"])
+    for node in plan.cluster.nodes:
+        (mount,) = stack["services"][node.service]["configs"]
+        assert files[stack["configs"][mount["source"]]["file"].removeprefix("./")] == f"{text}\nid={node.id}\n"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -141,6 +143,15 @@ def test_config_map_keys_are_valid_and_one_config_map_has_a_size_limit(tmp_path)
     assert files is not None and [f.key for f in files.data] == [f"{p}.my_node__1_.conf" for p in pods]
     with pytest.raises(UsageError, match="more than the 1048576 one ConfigMap holds"):
         pod_files("app", nodefiles.load(project, ("big.j2:/etc/big",)), view, pods)
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed: the kustomization is not built")
+def test_kubectl_builds_the_kustomization_with_the_files_and_the_job(tmp_path):
+    write(k8s(files_for(("kubernetes",), node_files=PEERS, bootstrap_command=JOIN, namespace="kv")), tmp_path)
+    built = subprocess.run(["kubectl", "kustomize", str(tmp_path / "k8s")], capture_output=True, text=True, timeout=60)
+    assert built.returncode == 0, built.stderr
+    kinds = {(d["kind"], d["metadata"]["name"], d["metadata"].get("namespace")) for d in yaml.safe_load_all(built.stdout)}
+    assert {("ConfigMap", "kv-node-files", "kv"), ("Job", "kv-node-bootstrap", "kv")} <= kinds
 
 
 def test_kubernetes_alone_writes_no_cluster_folder():

@@ -422,9 +422,11 @@ def test_a_template_change_breaks_the_golden_test(tmp_path, template):
     shutil.copytree(template_dir(), changed)
     with (changed / template).open("a") as handle:
         handle.write("# an edit\n")
-    crate, answers = GOLDEN_CASES["raft-node-targets"]
-    files = files_of(make_plan(facts(crate), Answers(**answers)), changed)
-    assert golden_differences("raft-node-targets", files) != []
+    broken = []
+    for case in ("raft-node-targets", "kv-node-targets"):  # every target; kv-node's adds the node files and the bootstrap
+        crate, answers = GOLDEN_CASES[case]
+        broken += golden_differences(case, files_of(make_plan(facts(crate), Answers(**answers)), changed))
+    assert broken != []
 
 
 # --- template sets written for the plan before it was organised by concept -------------------------

@@ -312,6 +312,8 @@ def plan_summary(plan: BuildPlan) -> list[str]:
     check = image.healthcheck
     health = f"{check.kind} ({' '.join(check.command[:2])} ...)" if check else "none"
     first = cluster.nodes[0]
+    pod_files = plan.kubernetes.files if plan.kubernetes else None
+    k8s_files = [f"{m.container_path} <- ConfigMap {pod_files.config_map} key <pod>.{m.key}" for m in pod_files.mounts] if pod_files else []
     ports = ", ".join(f"{p.address}:{p.host}->{p.container}" for p in first.ports)
     return [
         f"binary:       {plan.binary} (package {plan.package}), installed at {image.binary.path}",
@@ -324,6 +326,7 @@ def plan_summary(plan: BuildPlan) -> list[str]:
         f"cluster:      {len(cluster.nodes)} node(s) {first.service}..{cluster.nodes[-1].service}; {first.service} publishes {ports}",
         f"outputs:      {', '.join(plan.outputs)}",
         *(f"node file:    {f.container_path} <- cluster/<service>/{f.path.rsplit('/', 1)[1]} (read-only)" for f in first.files),
+        *(f"node file:    {line} (read-only)" for line in k8s_files),
         *([f"also built:   {', '.join(b.name for b in image.extra_binaries)}"] if image.extra_binaries else []),
         *([f"bootstrap:    {cluster.bootstrap.service} runs {' '.join(cluster.bootstrap.command)}"] if cluster.bootstrap else []),
     ]

@@ -26,6 +26,7 @@ from generator.answers import Answers
 from generator.contract import cluster_view
 from generator.errors import ScaffoldError, UsageError
 from generator.inspect import inspect_project
+from generator.main import plan_summary
 from generator.plan import make_plan
 from generator.plan_kubernetes_setup import MAX_CONFIG_MAP, pod_files
 from generator.render import render
@@ -158,6 +159,9 @@ def test_kubernetes_alone_writes_no_cluster_folder():
     files = files_for(("kubernetes",), node_files=PEERS)
     assert not [name for name in files if name.startswith("cluster/")]
     assert "cluster/" not in files[".dockerignore"]
+    summary = plan_summary(make_plan(kv_node(), Answers(targets=("kubernetes",), node_files=PEERS, **KV)))
+    assert [line for line in summary if line.startswith("node file:")] == [
+        f"node file:    {CONFIG} <- ConfigMap kv-node-files key <pod>.node.toml (read-only)"]
 
 
 # --- Swarm ---------------------------------------------------------------------------------------------

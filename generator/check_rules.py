@@ -94,6 +94,8 @@ _RULE_LIST = (
          "not route between peers on Engine 20.10 and drop idle long-lived connections", waivable=True),
     Rule("SC504", "error", "service {service}: port {port} goes through the ingress, which endpoint_mode: dnsrr cannot use; "
          "publish it with mode: host (the long syntax)", waivable=False),
+    Rule("SC505", "error", "service {service}: config {config} {problem}; docker stack deploy refuses it (the stack loader "
+         "does not check)", waivable=False),
     # External tools: one entry each; the finding's code says which of the tool's rules it is.
     Rule("hadolint", "warning", "{message}", waivable=True),
     Rule("compose", "error", "Compose v2 rejects it: {message}", waivable=False),

@@ -1,11 +1,12 @@
-"""Checks for a Swarm stack file (`docker stack deploy -c stack.yml`): the stack loader and rules SC500-SC504.
+"""Checks for a Swarm stack file (`docker stack deploy -c stack.yml`): the stack loader and rules SC500-SC505.
 
 A stack file is a compose file read by another loader: `docker stack config` (a Docker CLI that has
 it; client side, no swarm needed) runs that loader and its schema, which rejects keys Compose v2
 accepts. Our rules hold what was measured on Engine 20.10: `version: "3.x"` is needed; `build:` is
 ignored and `pull_policy`, `develop` and the long form of `depends_on` are rejected; service VIPs
 do not route between peers, so the node services use `endpoint_mode: dnsrr`, which cannot publish
-through the ingress. Services that run the same image are taken to be peers (the nodes of a cluster).
+through the ingress; a config a service mounts must be defined, and its file exist (SC505). Services
+that run the same image are taken to be peers (the nodes of a cluster).
 """
 
 from __future__ import annotations
@@ -59,7 +60,22 @@ def check_swarm(path: Path) -> list[Finding]:
             findings += [
                 finding(code, file, line, service=name, **fields) for code, fields in _service_problems(service, peers)
             ]
+            findings += [
+                finding("SC505", file, line, service=name, config=config, problem=problem)
+                for config, problem in _config_problems(service, model.get("configs"), path.parent)
+            ]
     return findings
+
+
+def _config_problems(service: dict[str, Any], configs: Any, folder: Path) -> Iterator[tuple[str, str]]:
+    defined = configs if isinstance(configs, dict) else {}
+    for mount in service.get("configs") or []:
+        name = str(mount.get("source") if isinstance(mount, dict) else mount)
+        config = defined.get(name)
+        if config is None:
+            yield name, "is not defined under the top-level configs"
+        elif isinstance(config, dict) and isinstance(config.get("file"), str) and not (folder / config["file"]).is_file():
+            yield name, f"reads {config['file']}, which does not exist"
 
 
 def _service_problems(service: dict[str, Any], peers: list[str]) -> Iterator[tuple[str, dict[str, str]]]:

@@ -18,6 +18,7 @@ TARGETS = {
 }
 NAMES = tuple(TARGETS)
 DEFAULT = ("compose",)
+FILE_TARGETS = ("compose", "swarm")  # mount each node's --node-file copies from cluster/<service>/ (Kubernetes: a ConfigMap)
 
 
 def check_target(name: str) -> None:

@@ -194,7 +194,7 @@ def update_command(
         _warn(generated.warnings)
         results = pipeline.merge(generated)
         _warn(f"{name}: no longer generated (its target is not chosen); left as it is: delete it if unused"
-              for name in no_longer_generated(list(generated.files), project.target))
+              for name in no_longer_generated(list(generated.files), project.target, generated.dropped))
         if dry_run:
             for result in results:
                 if result.changes_file:
@@ -231,7 +231,7 @@ def _exit_on_conflicts(results: list[MergeResult], dry_run: bool) -> None:
     if orphaned:
         kept = "would be kept" if dry_run else "was kept"
         typer.echo(
-            f"error: {', '.join(r.name for r in orphaned)}: no longer generated (its node is gone) but edited by you, so it "
+            f"error: {', '.join(r.name for r in orphaned)}: no longer generated (its node or option is gone) but edited by you, so it "
             f"{kept}; delete it, then run `scaffold update` again",
             err=True,
         )
@@ -312,6 +312,8 @@ def plan_summary(plan: BuildPlan) -> list[str]:
     check = image.healthcheck
     health = f"{check.kind} ({' '.join(check.command[:2])} ...)" if check else "none"
     first = cluster.nodes[0]
+    pod_files = plan.kubernetes.files if plan.kubernetes else None
+    k8s_files = [f"{m.container_path} <- ConfigMap {pod_files.config_map} key <pod>.{m.key}" for m in pod_files.mounts] if pod_files else []
     ports = ", ".join(f"{p.address}:{p.host}->{p.container}" for p in first.ports)
     return [
         f"binary:       {plan.binary} (package {plan.package}), installed at {image.binary.path}",
@@ -324,6 +326,7 @@ def plan_summary(plan: BuildPlan) -> list[str]:
         f"cluster:      {len(cluster.nodes)} node(s) {first.service}..{cluster.nodes[-1].service}; {first.service} publishes {ports}",
         f"outputs:      {', '.join(plan.outputs)}",
         *(f"node file:    {f.container_path} <- cluster/<service>/{f.path.rsplit('/', 1)[1]} (read-only)" for f in first.files),
+        *(f"node file:    {line} (read-only)" for line in k8s_files),
         *([f"also built:   {', '.join(b.name for b in image.extra_binaries)}"] if image.extra_binaries else []),
         *([f"bootstrap:    {cluster.bootstrap.service} runs {' '.join(cluster.bootstrap.command)}"] if cluster.bootstrap else []),
     ]

@@ -54,6 +54,7 @@ class Generated:
     answers_file: RenderedFile  # .scaffold/answers.toml: how the files were made
     warnings: tuple[str, ...]
     notes: tuple[str, ...]  # why a default was chosen from the project (the healthcheck kind)
+    dropped: tuple[str, ...] = ()  # files of the chosen targets this plan does not write (their `when` is unset)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,8 @@ def generate(
     text = answers_toml(values, template_record(template_set, answers_path(project.target)), template_set.version)
     answers_file = RenderedFile(ANSWERS_NAME, text)
     warnings = tuple(dict.fromkeys((*defaults_warnings, *plan.warnings, *resolution.warnings)))
-    return Generated(project, plan, tuple(files), answers_file, warnings, resolution.notes)
+    dropped = tuple(f.path for f in template_set.files if f.rendered_for(plan.targets) and not f.written_for(plan))
+    return Generated(project, plan, tuple(files), answers_file, warnings, resolution.notes, dropped)
 
 
 def preview(generated: Generated) -> list[FileOutcome]:
@@ -134,7 +136,7 @@ def merge(generated: Generated) -> list[MergeResult]:
     """Each new render merged three ways into the file there; writes nothing."""
     from .update import plan_update  # merge3 loads only here
 
-    return plan_update(list(generated.files), generated.project.target)
+    return plan_update(list(generated.files), generated.project.target, generated.dropped)
 
 
 def save_merged(generated: Generated, results: Sequence[MergeResult]) -> list[tuple[str, Path]]:

@@ -19,6 +19,7 @@ from . import __version__, contract, loopback, nodefiles, plan_cluster, plan_ima
 from .answers import Answers, validate
 from .bootstrap import make_bootstrap
 from .choices import choose_binary, choose_extra_bins, default_rust_version
+from .deploytargets import FILE_TARGETS
 from .errors import ScaffoldError, UsageError
 from .features import check_features
 from .inspect import Binary, ProjectFacts, require_application
@@ -95,6 +96,8 @@ def make_plan(
     per_node = plan_cluster.node_env(answers, view)
     files = nodefiles.render(node_sources, view)
     warnings += loopback.check_node_files([(f.path, f.content) for f in files[0]] if files else [])
+    if not set(FILE_TARGETS) & set(answers.targets):  # Kubernetes holds them in a ConfigMap: no cluster/ files
+        files = tuple(() for _ in files)
     outside_context = (*(f.path for f in outputs if not f.context), *(f.path for node_files in files for f in node_files))
     context, context_warnings = make_context(facts, binary, outside_context, output_dir)
     warnings += context_warnings
@@ -120,14 +123,13 @@ def make_plan(
     bootstrap = make_bootstrap(answers.bootstrap_command, answers.bootstrap_image, image.tag, name, view, image.healthcheck is not None)
     cluster = make_cluster(answers, image.tag, view, named, per_node, files, bootstrap)
     kubernetes = swarm = None
-    _check_compose_only(answers)
     if "kubernetes" in answers.targets:
-        kubernetes = make_kubernetes(answers, binary.name, image.tag, image.user, installed, image.healthcheck, named)
+        kubernetes = make_kubernetes(answers, binary.name, image.tag, image.user, installed, image.healthcheck, named, node_sources)
         warnings += kubernetes.warnings
     if "swarm" in answers.targets:
         swarm = make_swarm(answers, cluster, binary.name)
         warnings += swarm.warnings
-    return BuildPlan(
+    plan = BuildPlan(
         schema_version=SCHEMA_VERSION,
         generator_version=__version__,
         package=binary.package,
@@ -138,18 +140,11 @@ def make_plan(
         targets=answers.targets,
         kubernetes=kubernetes,
         swarm=swarm,
-        outputs=tuple(context.ignore_file if f.path == IGNORE_FILE else f.path for f in outputs if f.rendered_for(answers.targets)),
+        outputs=(),
         warnings=tuple(dict.fromkeys((*facts.warnings, *warnings))),
     )
-
-
-def _check_compose_only(answers: Answers) -> None:
-    """Per-node files and the bootstrap one-shot are laid out for compose only: refuse rather than drop them."""
-    others = [t for t in answers.targets if t != "compose"]
-    given = [flag for flag, value in (("--node-file", answers.node_files), ("--bootstrap-command", answers.bootstrap_command)) if value]
-    if others and given:
-        verb = "are" if len(given) > 1 else "is"
-        raise UsageError(f"{' and '.join(given)} {verb} written for --target compose only; drop it or the target {', '.join(others)}")
+    written = tuple(context.ignore_file if f.path == IGNORE_FILE else f.path for f in outputs if f.written_for(plan))
+    return dataclasses.replace(plan, outputs=written)
 
 
 def as_data(plan: BuildPlan, root: Path) -> dict:

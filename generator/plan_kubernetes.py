@@ -3,7 +3,8 @@
 Identity (the ordinals start at the id base, so the pod-index label is the node id), the peers'
 DNS (a headless Service that publishes pods before they are ready), the run contract in one pod
 template (podtemplate.py: what varies per pod goes through $(POD_NAME)/$(POD_INDEX)), storage,
-probes (liveness never asks the cluster), security, scheduling and disruption, and the network.
+probes (liveness never asks the cluster), security, scheduling and disruption, the network, and the
+per-node files and bootstrap Job (plan_kubernetes_setup.py).
 Needs Kubernetes 1.28 (the pod-index label; spec.ordinals is on by default since 1.27).
 """
 
@@ -17,7 +18,9 @@ from . import clusternames, contract, plan_cluster, podtemplate
 from .answers import Answers
 from .contract import ClusterView, FromHost, NodeView
 from .errors import UsageError
+from .nodefiles import NodeFileSource
 from .plan_image import HealthCheck, InstalledBinary, User
+from .plan_kubernetes_setup import BootstrapJob, PodFiles, bootstrap_job, pod_files
 from .podtemplate import Part, Pod
 from .ports import NamedPort
 
@@ -135,12 +138,14 @@ class KubernetesPlan:
     security: Security
     scheduling: Scheduling
     network: Network
+    files: PodFiles | None  # the --node-file copies (plan_kubernetes_setup.py)
+    bootstrap: BootstrapJob | None  # the --bootstrap-command Job
     warnings: tuple[str, ...]
 
 
 def make_kubernetes(
     answers: Answers, binary: str, image: str, user: User, installed: InstalledBinary, health: HealthCheck | None,
-    named: tuple[NamedPort, ...],
+    named: tuple[NamedPort, ...], node_sources: tuple[NodeFileSource, ...] = (),
 ) -> KubernetesPlan:
     names = _names(binary, named)
     view = kubernetes_view(answers, names, named)
@@ -170,6 +175,8 @@ def make_kubernetes(
             ContainerPort("raft", answers.raft_port) if answers.nodes > 1 else None,
             answers.service_type,
         ),
+        files=pod_files(names.app, node_sources, view, tuple(p.name for p in pods)),
+        bootstrap=bootstrap_job(names.app, answers.bootstrap_command, answers.bootstrap_image, answers.image or image, view),
         warnings=tuple(warnings),
     )
 

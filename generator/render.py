@@ -49,7 +49,7 @@ def render(plan: BuildPlan, template_set: TemplateSet | None = None, custom: Map
     template_set = template_set or load_template_set()
     env = _environment(template_set.root)
     files = []
-    rendered = [f for f in template_set.files if f.rendered_for(plan.targets)]
+    rendered = [f for f in template_set.files if f.written_for(plan)]
     for output, path in zip(rendered, plan.outputs, strict=True):
         try:
             template = env.get_template(output.template)

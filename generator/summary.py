@@ -45,12 +45,19 @@ def init_summary(
         lines.append(f"also in the image: {', '.join(b.path for b in image.extra_binaries)} (docker compose exec {first.service} NAME ...)")
     boot = cluster.bootstrap
     if boot is not None:
+        lines.append(f"bootstrap:  {shlex.join(boot.command)}")
+    if boot is not None and "compose" in plan.targets:
         lines += [
-            f"bootstrap:  {shlex.join(boot.command)}",
             f"  runs in {boot.service} once every node is healthy, and again on every `docker compose up`: it must be idempotent",
             f"  its output: docker compose logs {boot.service}; start with `up -d`, since `up --wait` exits 1 when a one-shot "
             "exits 0 (docker/compose#10596)",
         ]
+    if plan.kubernetes is not None and plan.kubernetes.bootstrap is not None:
+        job = plan.kubernetes.bootstrap.name
+        lines.append(f"  kubernetes: the Job {job} runs it once, with the pods: it must retry until they answer (kubectl logs job/{job})")
+    if plan.swarm is not None and plan.swarm.bootstrap is not None:
+        lines.append(f"  swarm: the service {plan.swarm.bootstrap.service} starts with the nodes (no depends_on) and is retried "
+                     "on failure: it must retry until they answer")
     lines += [f"  ({note})" for note in notes]
     if preflight:
         lines.append("this machine:")

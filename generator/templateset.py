@@ -12,6 +12,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from .deploytargets import NAMES as TARGET_NAMES
 from .errors import ScaffoldError
@@ -30,6 +31,7 @@ from .tomlfile import TEMPLATE_MANIFEST, load_toml
 MANIFEST = "template.toml"
 BUILTIN_IDENTITY = "builtin"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_WHEN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,26 @@ class OutputFile:
     template: str  # the template that renders it, relative to the set's folder
     context: bool = True  # the image build reads it; false: the .dockerignore leaves it out of the build context
     targets: tuple[str, ...] = TARGET_NAMES  # the --target values that write it (`target` in the manifest; absent: every one)
+    when: str | None = None  # a plan value such as "kubernetes.bootstrap": the file is written only when it is set
 
     def rendered_for(self, chosen: tuple[str, ...]) -> bool:
         return any(target in chosen for target in self.targets)
+
+    def written_for(self, plan: Any) -> bool:
+        """Its target is chosen and its `when` value of the plan (a BuildPlan) is set: not None, empty or false."""
+        if not self.rendered_for(plan.targets):
+            return False
+        value = plan
+        for step in self.when.split(".") if self.when else ():
+            if value is None:
+                return False
+            if not hasattr(value, step):
+                raise ScaffoldError(
+                    f"{MANIFEST}: [[files]] {self.path}: when = {self.when!r}: the plan has no {step} there "
+                    "(`scaffold plan --json` shows its names)"
+                )
+            value = getattr(value, step)
+        return bool(value)
 
 
 @dataclass(frozen=True)
@@ -110,7 +129,7 @@ def _files(root: Path, where: str, entries: object) -> tuple[OutputFile, ...]:
     for number, entry in enumerate(entries, 1):
         label = f"[[files]] entry {number}"
         entry = _table(where, entry, label)
-        _only_keys(f"{where}: {label}", entry, {"path", "template", "context", "target"})
+        _only_keys(f"{where}: {label}", entry, {"path", "template", "context", "target", "when"})
         path = _relative(where, _string(where, entry, "path", label), label)
         template = _relative(where, _string(where, entry, "template", label), label)
         context = entry.get("context", True)
@@ -122,8 +141,11 @@ def _files(root: Path, where: str, entries: object) -> tuple[OutputFile, ...]:
             raise ScaffoldError(f"{where}: {label}: {path} is listed twice")
         if not (root / template).is_file():
             raise ScaffoldError(f"{where}: {label}: template {template} does not exist in {root}")
+        when = entry.get("when")
+        if when is not None and (not isinstance(when, str) or not _WHEN.match(when)):
+            raise ScaffoldError(f'{where}: {label}: `when` is a plan value such as "kubernetes.bootstrap"')
         seen.add(path)
-        files.append(OutputFile(path, template, context, _targets(where, label, entry.get("target", list(TARGET_NAMES)))))
+        files.append(OutputFile(path, template, context, _targets(where, label, entry.get("target", list(TARGET_NAMES))), when))
     return tuple(files)
 
 

@@ -5,12 +5,14 @@ file as it is now, theirs = the new render. Edits on one side only are taken as 
 on both sides to the same lines are a conflict, written inline between <<<<<<< and >>>>>>> markers.
 
 A node file (cluster/<service>/...) recorded last time that the new render no longer has (the cluster
-shrank) is removed when it is as generated; one the user edited is a conflict and stays.
+shrank), or a file of a chosen target whose plan value is no longer set (k8s/files.yaml without
+--node-file), is removed when it is as generated; one the user edited is a conflict and stays.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,22 +81,24 @@ def removal(name: str, base: str | None, ours: str | None) -> MergeResult:
     return MergeResult(name, "conflict", ours, "", ours, 1, removed=True)
 
 
-def plan_update(files: list[RenderedFile], output_dir: Path) -> list[MergeResult]:
-    """Merge every new render with the file on disk, and list the node files no longer rendered; reads only."""
+def plan_update(files: list[RenderedFile], output_dir: Path, dropped: Collection[str] = ()) -> list[MergeResult]:
+    """Merge every new render with the file on disk, and list the node files and `dropped` files (set files whose
+    `when` no longer holds) no longer rendered; reads only."""
     results = []
     for file in files:
         base = read_generated(output_dir, file.name)
         results.append(merge_file(file.name, base, read_existing(output_dir / file.name), file.content))
     rendered = {file.name for file in files}
-    for name in recorded_under(output_dir, FOLDER):
+    recorded = set(generated_names(output_dir))
+    for name in (*recorded_under(output_dir, FOLDER), *(d for d in dropped if d in recorded)):
         if name not in rendered:
             results.append(removal(name, read_generated(output_dir, name), read_existing(output_dir / name)))
     return results
 
 
-def no_longer_generated(files: list[RenderedFile], output_dir: Path) -> list[str]:
+def no_longer_generated(files: list[RenderedFile], output_dir: Path, dropped: Collection[str] = ()) -> list[str]:
     """Files an earlier run generated that this one does not (a dropped --target), still there: left alone, and said."""
-    rendered = {f.name for f in files}
+    rendered = {f.name for f in files} | set(dropped)
     return [name for name in generated_names(output_dir) if name not in rendered and (output_dir / name).is_file()]
 
 

@@ -92,7 +92,7 @@ BROKEN: dict[str, dict[str, str]] = {
     "Kubernetes manifest that does not parse": {"node.yaml": "apiVersion: v1\nkind: [\n"},
     "stack file with Swarm mistakes": {"stack.yml": 'version: "2.4"\nservices:\n'
         "  a: {image: n:1, build: ., pull_policy: never, deploy: {endpoint_mode: dnsrr}, ports: [\"80:80\"]}\n"
-        "  b: {image: n:1, develop: {watch: []}}\n"},
+        "  b: {image: n:1, develop: {watch: []}, configs: [c]}\n"},
     "stack file that is a list": {"docker-stack.yml": "- a\n"},
 }
 

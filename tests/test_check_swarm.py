@@ -1,4 +1,4 @@
-"""Swarm stack checks: `docker stack config` (the stack loader, offline) and rules SC500-SC504.
+"""Swarm stack checks: `docker stack config` (the stack loader, offline) and rules SC500-SC505.
 
 A good three-node stack passes clean; each broken copy changes one thing and is rejected.
 """
@@ -62,6 +62,7 @@ BROKEN = {
         ("    networks: [raft]\n", PORT.replace("host", "ingress") + "    networks: [raft]\n"),
         "SC504",
     ),
+    "a config the file does not define": (("    networks: [raft]\n", "    configs: [peers]\n    networks: [raft]\n"), "SC505"),
     "no version": (('version: "3.8"\n', ""), "SC501"),
     "a version 2 file": (('version: "3.8"\n', 'version: "2.4"\n'), "SC501"),
     "an unknown key (the stack loader)": (("    image: raft:1.0\n", "    image: raft:1.0\n    prots: [8080]\n"), "docker-stack:config"),

@@ -215,11 +215,13 @@ def test_the_kubernetes_expander_of_these_tests_follows_kubernetes():
 
 
 @pytest.mark.parametrize("target", ["kubernetes", "swarm"])
-def test_node_files_and_bootstrap_are_refused_for_targets_that_do_not_lay_them_out(sample, target):
+def test_node_files_and_bootstrap_are_laid_out_for_every_target_and_pass_the_check(sample, target):
     crate = sample("kv-node")
     peers = '--node-env=PEERS={{ cluster.nodes | map(attribute="raft_address") | join(",") }}'
-    for flags in (["--node-file", "deploy/node.toml.j2:/etc/kv/node.toml"], ["--bootstrap-command", "kv-cli ROLE", "--healthcheck", "tcp"]):
-        result = run_scaffold("init", str(crate), "--no-input", "--target", f"compose,{target}", peers, *flags)
-        assert result.returncode == 2, result.stderr
-        assert f"written for --target compose only; drop it or the target {target}" in result.stderr
-        assert not (crate / "Dockerfile").exists()
+    flags = ["--node-file", "deploy/node.toml.j2:/etc/kv/node.toml", "--bootstrap-command", "kv-cli ROLE", "--healthcheck", "tcp"]
+    result = run_scaffold("init", str(crate), "--no-input", "-q", "--target", f"compose,{target}", peers, *flags)
+    assert result.returncode == 0, result.stderr
+    written = {"kubernetes": ["k8s/files.yaml", "k8s/bootstrap.yaml"], "swarm": ["stack.yml"]}[target]
+    assert all((crate / name).is_file() for name in written) and (crate / "cluster/kv-node-0/node.toml").is_file()
+    check = run_scaffold("check", str(crate), "--strict")
+    assert check.returncode == 0, check.stdout + check.stderr

@@ -386,6 +386,14 @@ GOLDEN_CASES = {
         "bootstrap_command": "kv-cli {% for n in cluster.nodes %}--addr {{ n.http_address }} {% endfor %}JOIN "
                              "{% for n in cluster.nodes %}{{ n.id }}={{ n.raft_address }} {% endfor %}",
     }),
+    # The same on Kubernetes (a ConfigMap key per pod, a Job) and Swarm (hash-named configs, a one-shot service),
+    # with the peers map in each node's file.
+    "kv-node-targets": ("kv-node", {
+        "id_base": 1, "default_env": False, "http_port": 7000, "raft_port": 7100, "healthcheck": "tcp",
+        "targets": ("kubernetes", "swarm"), "image": "registry.example/kv-node:1.0",
+        "node_files": ("deploy/node.toml.j2:/etc/kv/node.toml",), "node_args": ("--config", "/etc/kv/node.toml"),
+        "bootstrap_command": "kv-cli {% for n in cluster.nodes %}--addr {{ n.http_address }} {% endfor %}ROLE",
+    }),
 }
 
 
@@ -414,9 +422,11 @@ def test_a_template_change_breaks_the_golden_test(tmp_path, template):
     shutil.copytree(template_dir(), changed)
     with (changed / template).open("a") as handle:
         handle.write("# an edit\n")
-    crate, answers = GOLDEN_CASES["raft-node-targets"]
-    files = files_of(make_plan(facts(crate), Answers(**answers)), changed)
-    assert golden_differences("raft-node-targets", files) != []
+    broken = []
+    for case in ("raft-node-targets", "kv-node-targets"):  # every target; kv-node's adds the node files and the bootstrap
+        crate, answers = GOLDEN_CASES[case]
+        broken += golden_differences(case, files_of(make_plan(facts(crate), Answers(**answers)), changed))
+    assert broken != []
 
 
 # --- template sets written for the plan before it was organised by concept -------------------------

@@ -60,6 +60,8 @@ OUTPUTS = {
     "k8s/statefulset.yaml": "k8s-statefulset.yaml.j2",
     "k8s/services.yaml": "k8s-services.yaml.j2",
     "k8s/policies.yaml": "k8s-policies.yaml.j2",
+    "k8s/files.yaml": "k8s-files.yaml.j2",
+    "k8s/bootstrap.yaml": "k8s-bootstrap.yaml.j2",
     "stack.yml": "stack.yml.j2",
 }
 

@@ -192,7 +192,7 @@ def test_the_answers_file_records_template_and_versions(sample):
     crate = sample("raft-node")
     assert run_scaffold("init", str(crate), "--no-input").returncode == 0
     answers = stored(crate)
-    assert answers["_template"] == "builtin" and answers["_template_version"] == load_template_set().version == "2.1"
+    assert answers["_template"] == "builtin" and answers["_template_version"] == load_template_set().version == "2.2"
     assert answers["_scaffold_version"]
     assert answers["bin"] == "raft-node" and answers["rust_version"] == "1.95"  # resolved, inspected ones included
     assert (crate / ".scaffold/generated/Dockerfile").read_text() == (crate / "Dockerfile").read_text()

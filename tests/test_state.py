@@ -13,7 +13,7 @@ from generator.state import answers_path, newer_scaffold_warning, same_template_
 from generator.templateset import export_builtin, load_template_set
 
 
-def bump(templates, old: str = "2.1", new: str = "2.2") -> None:
+def bump(templates, old: str = "2.2", new: str = "2.3") -> None:
     manifest = templates / "template.toml"
     text = manifest.read_text()
     assert f'version = "{old}"' in text
@@ -38,7 +38,7 @@ def test_a_set_inside_the_project_reports_its_version_bump(sample):
     bump(templates)
     result = run_scaffold("update", str(crate))
     assert result.returncode == 0, result.stderr
-    assert f"template set {load_template_set(templates).name}: 2.1 -> 2.2" in result.stdout
+    assert f"template set {load_template_set(templates).name}: 2.2 -> 2.3" in result.stdout
     assert recorded(crate)["_template_version"] == "2.2"
 
 
@@ -58,7 +58,7 @@ def test_a_set_outside_the_project_is_recorded_relatively_and_moves_with_it(samp
     bump(moved / "templates")
     result = run_scaffold("update", str(moved / crate.name))
     assert result.returncode == 0, result.stderr
-    assert "2.1 -> 2.2" in result.stdout
+    assert "2.2 -> 2.3" in result.stdout
     assert (moved / crate.name / "Dockerfile").read_text().endswith("# the moved set\n")
     assert recorded(moved / crate.name)["_template"] == "../../templates"
 

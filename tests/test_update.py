@@ -48,7 +48,7 @@ def test_an_edit_survives_an_update_that_changes_other_parts(sample, templates):
     with (templates / "Dockerfile.j2").open("a") as template:
         template.write("# rendered by the team's template set\n")
     manifest = templates / "template.toml"
-    manifest.write_text(manifest.read_text().replace('version = "2.1"', 'version = "2.2"'))
+    manifest.write_text(manifest.read_text().replace('version = "2.2"', 'version = "2.3"'))
     result = run_scaffold("update", str(crate), "--data", "nodes=5")
     assert result.returncode == 0, result.stderr
     text = dockerfile.read_text()
@@ -56,7 +56,7 @@ def test_an_edit_survives_an_update_that_changes_other_parts(sample, templates):
     assert text.endswith("# rendered by the team's template set\n")  # the template change
     assert "<<<<<<<" not in text
     assert (crate / "docker-compose.yml").read_text().count("NODE_ID") == 5
-    assert "merged" in result.stdout and "2.1 -> 2.2" in result.stdout
+    assert "merged" in result.stdout and "2.2 -> 2.3" in result.stdout
     answers = tomllib.loads((crate / ".scaffold/answers.toml").read_text())
     assert answers["nodes"] == 5 and answers["_template_version"] == "2.2"
     # The new render is the next base: a second update has nothing to do and keeps the edit.

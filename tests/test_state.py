@@ -39,7 +39,7 @@ def test_a_set_inside_the_project_reports_its_version_bump(sample):
     result = run_scaffold("update", str(crate))
     assert result.returncode == 0, result.stderr
     assert f"template set {load_template_set(templates).name}: 2.2 -> 2.3" in result.stdout
-    assert recorded(crate)["_template_version"] == "2.2"
+    assert recorded(crate)["_template_version"] == load_template_set(templates).version
 
 
 def test_a_set_outside_the_project_is_recorded_relatively_and_moves_with_it(sample, tmp_path):

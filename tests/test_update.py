@@ -58,7 +58,7 @@ def test_an_edit_survives_an_update_that_changes_other_parts(sample, templates):
     assert (crate / "docker-compose.yml").read_text().count("NODE_ID") == 5
     assert "merged" in result.stdout and "2.2 -> 2.3" in result.stdout
     answers = tomllib.loads((crate / ".scaffold/answers.toml").read_text())
-    assert answers["nodes"] == 5 and answers["_template_version"] == "2.2"
+    assert answers["nodes"] == 5 and answers["_template_version"] == "2.3"
     # The new render is the next base: a second update has nothing to do and keeps the edit.
     again = run_scaffold("update", str(crate))
     assert again.returncode == 0, again.stderr

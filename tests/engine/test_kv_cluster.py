@@ -80,7 +80,7 @@ class KvCluster(Cluster):
             if got == f"VALUE {want}":
                 return
             time.sleep(0.3)
-        pytest.fail(f"{service}: GET {key} gave {got!r}, not VALUE {want}")
+        pytest.fail(f"{service}: GET {key} gave {got!r}, not VALUE {want}\n{self.roles(list(self.nodes) or [service])}\n{self.logs()}")
 
     def wait_healthy(self, services: list[str]) -> float:
         containers = [self.container(s) for s in services]

@@ -7,19 +7,19 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import typer
 
-from . import __version__, pipeline
+from . import __version__
 from .answersfile import Layer, data_layer
 from .errors import ScaffoldError, UsageError
 from .flags import answer_flags
-from .inspect import ProjectFacts, inspect_project
-from .plan import BuildPlan, as_data
-from .questions import json_schema
-from .summary import init_summary
-from .templateset import export_builtin, load_template_set
+
+# Each command imports what it runs (the pipeline, the renderer, the validators) when it runs.
+if TYPE_CHECKING:
+    from .inspect import ProjectFacts
+    from .plan import BuildPlan
 
 templates_app = typer.Typer(no_args_is_help=True, help="Work with template sets.")
 app = typer.Typer(
@@ -51,6 +51,8 @@ def inspect_command(
 ) -> None:
     """Print what scaffold found in a Rust project."""
     with _handled_errors():
+        from .inspect import inspect_project
+
         facts = inspect_project(path)
         report = facts_report(facts)
         if as_json:
@@ -81,6 +83,10 @@ def init_command(
 ) -> None:
     """Write Dockerfile, .dockerignore and docker-compose.yml for a Rust project (asks on a terminal)."""
     with _handled_errors():
+        from . import pipeline
+        from .summary import init_summary
+        from .templateset import load_template_set
+
         if not no_input and not _on_terminal():
             raise ScaffoldError(
                 "no terminal to ask questions on; pass --no-input and give the answers as flags, --data KEY=VALUE or --answers FILE"
@@ -123,6 +129,7 @@ def update_command(
 ) -> None:
     """Re-render from .scaffold/answers.toml and merge into the files, keeping your edits; flags change answers."""
     with _handled_errors():
+        from . import pipeline
         from .update import overwrite, skip
 
         project = pipeline.open_project(path, output_dir)
@@ -172,6 +179,10 @@ def plan_command(
 ) -> None:
     """Print the plan `init` would generate from these answers; writes nothing."""
     with _handled_errors():
+        from . import pipeline
+        from .plan import as_data
+        from .templateset import load_template_set
+
         template_set = load_template_set(template)
         project = pipeline.open_project(path)
         layers = [flags, data_layer(data, template_set.questions)]
@@ -214,6 +225,9 @@ def schema_command(
 ) -> None:
     """Print the JSON Schema of the answers (built-in questions and the template set's own)."""
     with _handled_errors():
+        from .questions import json_schema
+        from .templateset import load_template_set
+
         typer.echo(json.dumps(json_schema(load_template_set(template).questions), indent=2))
 
 
@@ -221,6 +235,8 @@ def schema_command(
 def templates_export_command(directory: Path = typer.Argument(..., help="A new or empty folder.")) -> None:
     """Write the built-in template set to DIRECTORY, to customize and use with --template."""
     with _handled_errors():
+        from .templateset import export_builtin
+
         for written in export_builtin(directory):
             typer.echo(f"      new  {written}")
 

@@ -8,6 +8,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 try:
     import fcntl
@@ -15,7 +16,9 @@ except ImportError:  # pragma: no cover - Windows: stale files are judged by age
     fcntl = None  # type: ignore[assignment]
 
 from .errors import ScaffoldError
-from .render import RenderedFile
+
+if TYPE_CHECKING:  # the renderer and the plan load only for commands that render
+    from .render import RenderedFile
 
 
 @dataclass(frozen=True)

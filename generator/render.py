@@ -92,6 +92,12 @@ class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
             pass
         super().__init__(str(folder))
 
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            pass
+
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         try:
             super().dump_bytecode(bucket)

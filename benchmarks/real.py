@@ -6,11 +6,12 @@ Scenarios, each timed on the state the previous one left (the variant's own cach
 ``edit``        a one-line change (sfz: main.rs; workspace: the base library every member uses) (3 times)
 ``leaf``        a one-line change in a member nothing depends on (workspace only) (3 times)
 ``dependency``  a new registry dependency, Cargo.lock updated on the host (3 times; removed, untimed, in between)
-``ci``          a fresh builder with the previous build's layers imported: the previous build pushed its
-                dependency stage (``--target``) and its final image, both with ``BUILDKIT_INLINE_CACHE=1``;
-                after a one-line change this run's build-cache records are pruned and the build runs with
-                both ``--cache-from`` (once). ``engine_check`` first records whether this engine reads
-                inline cache from local images at all, and whether it reuses local layers without it.
+``ci``          a fresh builder with the previous build's layers imported, the README's CI recipe: the
+                dependency stage (``--target``) and then the image, each with ``BUILDKIT_INLINE_CACHE=1``
+                and both ``--cache-from``. It runs once for the previous commit; after a one-line change
+                this run's build-cache records are pruned and both builds are timed (once).
+                ``engine_check`` first records whether this engine reads inline cache from local images
+                at all, and whether it reuses local layers without it (then the case is optimistic).
 
 The floor of a scenario is the host's ``cargo build --release`` of the same change in a warm target
 directory plus the engine's fixed cost: a trivial build with the same stages (builder with the
@@ -28,12 +29,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from buildkit import MARK, cache_records, docker, log, mark_runs
 from realprojects import PROJECTS, Project, add_dependency, remove_dependency
@@ -52,7 +55,7 @@ class Results:
 
     def __init__(self, path: Path):
         self.path = path
-        self.data = json.loads(path.read_text()) if path.exists() else {"run_id": uuid.uuid4().hex[:8], "projects": {}}
+        self.data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {"run_id": uuid.uuid4().hex[:8], "projects": {}}
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,9 +91,13 @@ def binary_path(variant: str, project: Project) -> str:
     return f"/usr/local/bin/{project.binary}"
 
 
+COMPILED: list[str] = []  # the crates the last build() compiled, from cargo's lines in the progress output
+
+
 def build(folder: Path, tag: str, *extra: str) -> float:
     started = time.perf_counter()
-    docker("build", "--progress=plain", "-t", tag, *extra, str(folder))
+    proc = docker("build", "--progress=plain", "-t", tag, *extra, str(folder))
+    COMPILED[:] = re.findall(r"\bCompiling (\S+) v", proc.stdout + proc.stderr)
     return time.perf_counter() - started
 
 
@@ -157,20 +164,28 @@ class Runner:
             return self._ci(project, variant, folder, tag, token, edit, state["edits"])
         argument, expected = edit(folder, state["edits"])
         seconds = build(folder, tag)
-        return {"s": seconds, "check": check(tag, binary_path(variant, project), argument, expected)}
+        compiled = sorted(COMPILED)
+        return {"s": seconds, "check": check(tag, binary_path(variant, project), argument, expected), "compiled": compiled}
 
     def _ci(self, project: Project, variant: str, folder: Path, tag: str, token: str, edit, n: int) -> dict:
+        """The README's CI recipe, run twice: the previous commit pushes, this one is timed on a pruned builder."""
         stage = "builder" if variant in SCAFFOLD else DEPENDENCY_STAGE[variant]
-        inline = ("--build-arg", "BUILDKIT_INLINE_CACHE=1")
-        pushed = [f"{TAG_REPO}/{project.name}-{variant}-ci-final:{self.run_id}"]
-        if stage:
-            pushed.append(f"{TAG_REPO}/{project.name}-{variant}-ci-deps:{self.run_id}")
-            build(folder, pushed[1], "--target", stage, *inline)
-        build(folder, pushed[0], *inline)
+        final = f"{TAG_REPO}/{project.name}-{variant}-ci:{self.run_id}"
+        deps = f"{TAG_REPO}/{project.name}-{variant}-ci-deps:{self.run_id}"
+        images = [deps, final] if stage else [final]
+        cache_from = [a for image in images for a in ("--cache-from", image)]
+
+        def recipe() -> float:
+            seconds = 0.0
+            if stage:
+                seconds += build(folder, deps, "--target", stage, "--build-arg", "BUILDKIT_INLINE_CACHE=1", *cache_from)
+            return seconds + build(folder, final, "--build-arg", "BUILDKIT_INLINE_CACHE=1", *cache_from)
+
+        recipe()  # the previous commit's run
         argument, expected = edit(folder, n)
         pruned = prune_marked(token)
-        seconds = build(folder, tag, *(a for image in pushed for a in ("--cache-from", image)))
-        return {"s": seconds, "check": check(tag, binary_path(variant, project), argument, expected), "pruned_records": pruned}
+        seconds = recipe()
+        return {"s": seconds, "check": check(final, binary_path(variant, project), argument, expected), "pruned_records": pruned}
 
     def floor(self, project: Project, scenario: str) -> dict:
         """Host cargo for the same change, and the engine's fixed cost of a trivial build with the same stages."""
@@ -277,7 +292,9 @@ def summary(results: dict) -> list[str]:
                 ratio = f", {seconds / total:.2f}x floor" if total else ""
                 problems = sorted({r["check"] for r in runs if r.get("check")})
                 failed = f" CHECK FAILED: {problems}" if problems else ""
-                lines.append(f"    {variant:34} {seconds:7.1f} s ({len(runs)} runs{ratio}){failed}")
+                compiled = runs[-1].get("compiled")
+                crates = f", compiled {len(compiled)} crate(s)" if compiled is not None else ""
+                lines.append(f"    {variant:34} {seconds:7.1f} s ({len(runs)} runs{ratio}{crates}){failed}")
     return lines
 
 

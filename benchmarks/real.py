@@ -22,6 +22,7 @@ measurement, and a (project, scenario, variant) that has all its runs is skipped
 stopped resumes where it stopped. This is run by hand (a full run takes hours on 2 cores).
 
 Usage: python benchmarks/dockerfiles.py real [--project P] [--scenario S] [--variant V] [--results FILE]
+       python benchmarks/dockerfiles.py real --clean [--results FILE]   # this run's images and cache records
 """
 
 from __future__ import annotations
@@ -298,6 +299,20 @@ def summary(results: dict) -> list[str]:
     return lines
 
 
+def clean(results: Results) -> None:
+    """Remove this run's images and build-cache records (the warm states a resumed run would reuse)."""
+    run_id = results.data["run_id"]
+    listed = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", check=False).stdout.split()
+    mine = [image for image in listed if image.startswith(f"{TAG_REPO}/") and image.endswith(f":{run_id}")]
+    for image in mine:
+        docker("rmi", image, check=False)
+    pruned = prune_marked(f"{TAG_REPO}-{run_id}-")
+    for entry in results.data["projects"].values():
+        entry["states"] = {}
+    results.save()
+    log(f"removed {len(mine)} image(s) and {pruned} build-cache record(s) of run {run_id}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--project", action="append", choices=sorted(PROJECTS))
@@ -306,8 +321,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, help="repetitions of the edit scenarios (default 3)")
     ap.add_argument("--results", type=Path, default=WORK / "results.json")
     ap.add_argument("--no-floor", action="store_true", help="skip the host floor and the engine's fixed cost")
+    ap.add_argument("--clean", action="store_true", help="remove this results file's images and build-cache records, then stop")
     ns = ap.parse_args(argv)
     results = Results(ns.results)
+    if ns.clean:
+        clean(results)
+        return 0
     runner = Runner(results, WORK)
     if "engine_check" not in results.data and (ns.scenario is None or "ci" in ns.scenario):
         log("engine check: inline cache from local images")

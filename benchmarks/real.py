@@ -333,6 +333,11 @@ def main(argv: list[str] | None = None) -> int:
         results.data["engine_check"] = engine_check(WORK)
         results.save()
     variants = ns.variant or list(VARIANTS)
+    if "cargo-chef" in variants:
+        from dockerfiles import chef_image  # the sample-crate benchmark's cargo-chef image
+        from harness import Bench
+
+        chef_image(Bench(WORK, results.data["run_id"]))
     for name in ns.project or sorted(PROJECTS):
         project, entry = PROJECTS[name], results.project(name)
         if not ns.no_floor and "fixed_cost_s" not in entry:

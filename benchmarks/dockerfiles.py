@@ -36,6 +36,7 @@ Usage::
 
     python benchmarks/dockerfiles.py            # full run, about 30 minutes on 2 cores
     python benchmarks/dockerfiles.py --quick    # 1 run, raft-node, 5 variants, about 5 minutes
+    python benchmarks/dockerfiles.py real ...   # real-size projects and the CI case (benchmarks/real.py): hours
 """
 
 from __future__ import annotations
@@ -116,6 +117,11 @@ def machine() -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["real"]:  # real-size projects: benchmarks/real.py
+        import real
+
+        return real.main(args[1:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="1 run, raft-node only, 5 variants (about 5 minutes)")
     ap.add_argument("--runs", type=int, help="repetitions per number (default 3; 1 with --quick)")
@@ -123,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variant", action="append", choices=ALL_VARIANTS, help="variants to build (repeatable)")
     ap.add_argument("--out", type=Path, default=REPO / "docs", help="where benchmarks.{md,json,png} go")
     ap.add_argument("--tool-runs", type=int, help="fresh-interpreter runs per tool in the template comparison")
-    ns = ap.parse_args(argv)
+    ns = ap.parse_args(args)
     runs = ns.runs or (1 if ns.quick else 3)
     crates = ns.crate or (["raft-node"] if ns.quick else ["raft-node", "openssl-app"])
     variants = ns.variant or (QUICK_VARIANTS if ns.quick else ALL_VARIANTS)

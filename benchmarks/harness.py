@@ -183,7 +183,6 @@ class Bench:
             return
         mine = [r["ID"] for r in records
                 if f"{MARK}={self.run_id}-" in r.get("Description", "")]
-        for start in range(0, len(mine), 50):
-            filters = [a for rid in mine[start:start + 50] for a in ("--filter", f"id={rid}")]
-            docker("builder", "prune", "-f", *filters, check=False)
+        for rid in mine:  # one id per call: this engine refuses several values of one filter
+            docker("builder", "prune", "-a", "-f", "--filter", f"id={rid}", check=False)
         log(f"removed {len(self.tags)} leftover image tag(s); pruned {len(mine)} build-cache record(s) of this run")

@@ -26,6 +26,7 @@ class Crate:
     runtime_packages: tuple[str, ...]
     added_dependency: str  # a line for [dependencies]; the crate is already vendored in the image
     added_dependency_note: str
+    sources: tuple[str, ...] = ("src",)  # what docker init's template bind-mounts besides the manifest and lock
 
 
 CRATES = {
@@ -113,6 +114,7 @@ README.md
 def docker_init(c: Crate, token: str) -> tuple[str, str | None, str]:
     # docker init writes no explicit cache ids (the target path is the id, shared by every
     # project on the machine); ids are added here so that each cold build starts empty.
+    binds = "".join(f"--mount=type=bind,source={s},target={s} \\\n    " for s in c.sources)
     df = (
         "ARG RUST_VERSION=1.95\n"
         f"ARG APP_NAME={c.name}\n\n"
@@ -120,8 +122,7 @@ def docker_init(c: Crate, token: str) -> tuple[str, str | None, str]:
         "ARG APP_NAME\n"
         "WORKDIR /app\n"
         f"{apt(c.build_packages)}"
-        "RUN --mount=type=bind,source=src,target=src \\\n"
-        "    --mount=type=bind,source=Cargo.toml,target=Cargo.toml \\\n"
+        f"RUN {binds}--mount=type=bind,source=Cargo.toml,target=Cargo.toml \\\n"
         "    --mount=type=bind,source=Cargo.lock,target=Cargo.lock \\\n"
         f"    --mount=type=cache,id={token}-target,target=/app/target/ \\\n"
         f"    --mount=type=cache,id={token}-git,target=/usr/local/cargo/git/db \\\n"

@@ -44,6 +44,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .usercache import user_cache
+
 TIMEOUT = 60.0
 _SCHEMA = 2
 _LINE = re.compile(r"^(\d+)(\S+) v(\S+)")
@@ -115,7 +117,7 @@ def compiled_crates(query: Query, *, timeout: float = TIMEOUT, cache_dir: Path |
         return version
     root = query.root.resolve()
     files = _inputs(root)
-    cache = (cache_dir or _user_cache()) / f"{_key(query, files, root, env, version)}.json"
+    cache = (cache_dir or user_cache("resolve")) / f"{_key(query, files, root, env, version)}.json"
     hit = _read_cache(cache)
     if hit is not None:
         return hit
@@ -266,11 +268,6 @@ def _manifest_copy(root: Path, scratch: Path) -> Path:
                 dest.mkdir(parents=True, exist_ok=True)
                 (dest / name).touch()
     return copy
-
-
-def _user_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "scaffold" / "resolve"
 
 
 def _read_cache(path: Path) -> Compiled | None:

@@ -11,16 +11,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from . import __version__, pipeline
+from . import __version__
 from .answersfile import Layer, data_layer
 from .errors import ScaffoldError, UsageError
 from .flags import answer_flags
-from .inspect import inspect_project
-from .inspect_report import report_data, report_lines
-from .plan import BuildPlan, as_data
-from .questions import json_schema
-from .summary import init_summary
-from .templateset import export_builtin, load_template_set
+
+# Each command imports what it runs (the pipeline, the renderer, the validators) when it runs.
+if TYPE_CHECKING:
+    from .plan import BuildPlan
 
 if TYPE_CHECKING:
     from .update import MergeResult
@@ -103,6 +101,9 @@ def inspect_command(
 ) -> None:
     """Print what scaffold found in a Rust project."""
     with _handled_errors():
+        from .inspect import inspect_project
+        from .inspect_report import report_data, report_lines
+
         facts = inspect_project(path)
         if as_json:
             typer.echo(json.dumps(report_data(facts), indent=2))
@@ -134,6 +135,10 @@ def init_command(
 ) -> None:
     """Write Dockerfile, .dockerignore and docker-compose.yml for a Rust project (asks on a terminal)."""
     with _handled_errors():
+        from . import pipeline
+        from .summary import init_summary
+        from .templateset import load_template_set
+
         if not no_input and not _on_terminal():
             raise ScaffoldError(
                 "no terminal to ask questions on; pass --no-input and give the answers as flags, --data KEY=VALUE or --answers FILE"
@@ -182,6 +187,7 @@ def update_command(
 ) -> None:
     """Re-render from .scaffold/answers.toml and merge into the files, keeping your edits; flags change answers."""
     with _handled_errors():
+        from . import pipeline
         from .update import no_longer_generated, overwrite, skip
 
         project = pipeline.open_project(path, output_dir)
@@ -253,6 +259,10 @@ def plan_command(
 ) -> None:
     """Print the plan `init` would generate from these answers; writes nothing."""
     with _handled_errors():
+        from . import pipeline
+        from .plan import as_data
+        from .templateset import load_template_set
+
         template_set = load_template_set(template)
         project = pipeline.open_project(path)
         layers = [flags, data_layer(data, template_set.questions)]
@@ -295,6 +305,9 @@ def schema_command(
 ) -> None:
     """Print the JSON Schema of the answers (built-in questions and the template set's own)."""
     with _handled_errors():
+        from .questions import json_schema
+        from .templateset import load_template_set
+
         typer.echo(json.dumps(json_schema(load_template_set(template).questions), indent=2))
 
 
@@ -302,6 +315,8 @@ def schema_command(
 def templates_export_command(directory: Path = typer.Argument(..., help="A new or empty folder.")) -> None:
     """Write the built-in template set to DIRECTORY, to customize and use with --template."""
     with _handled_errors():
+        from .templateset import export_builtin
+
         for written in export_builtin(directory):
             typer.echo(f"      new  {written}")
 

@@ -14,13 +14,16 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import ScaffoldError
-from .render import RenderedFile
 from .templateset import BUILTIN_IDENTITY, TemplateSet
 from .tomlfile import ANSWERS_FILE, load_toml
 from .write import atomic_write, read_existing, remove_file
+
+if TYPE_CHECKING:  # the renderer and the plan load only for commands that render
+    from .render import RenderedFile
 
 STATE_DIR = ".scaffold"
 ANSWERS_NAME = f"{STATE_DIR}/answers.toml"  # relative to the output directory

@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 try:
     import fcntl
@@ -16,7 +17,9 @@ except ImportError:  # pragma: no cover - Windows: stale files are judged by age
     fcntl = None  # type: ignore[assignment]
 
 from .errors import ScaffoldError
-from .render import RenderedFile
+
+if TYPE_CHECKING:  # the renderer and the plan load only for commands that render
+    from .render import RenderedFile
 
 
 @dataclass(frozen=True)

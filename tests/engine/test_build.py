@@ -90,22 +90,24 @@ def edit(crate: Path, sample: Sample, token: str) -> None:
 
 
 # Appended to a copy of the generated Dockerfile (outside the build context): lists the libraries in
-# the builder stage's target directory with their modification times. The probe mounts every cache
-# the Dockerfile mounts, so it finds the target directory whether it is in a layer or a cache mount;
-# PROBE differs per call, so the step is never a cache hit and reads that directory as it is now.
+# the builder stage's target directory and the files of Cargo's fingerprint directories (written when
+# a unit compiles), with their modification times. The probe mounts every cache the Dockerfile
+# mounts, so it finds the target directory whether it is in a layer or a cache mount; PROBE differs
+# per call, so the step is never a cache hit and reads that directory as it is now.
 PROBE_STAGES = """
 FROM builder AS library-probe
 ARG PROBE
 RUN {mounts} mkdir /probe && echo "$PROBE" > /probe/token \\
- && find target/release/deps -maxdepth 1 -name 'lib*.rlib' -printf '%f %T@\\n' > /probe/libraries
+ && find target/release/deps -maxdepth 1 -name 'lib*.rlib' -printf '%f %T@\\n' > /probe/libraries \\
+ && find target/release/.fingerprint -mindepth 2 -maxdepth 2 -type f -printf '%h %T@\\n' > /probe/units
 FROM scratch AS library-report
 COPY --from=library-probe /probe/ /
 """
 CACHE_MOUNT = re.compile(r"--mount=type=cache,\S+")
 
 
-def compiled_libraries(docker, crate: Path, workdir: Path, probe: str) -> dict[str, float]:
-    """Crate name -> newest modification time (epoch seconds) of its library in target/release/deps."""
+def probe_target(docker, crate: Path, workdir: Path, probe: str) -> Path:
+    """The folder holding the probe's listings of the builder's target directory."""
     dockerfile = (crate / "Dockerfile").read_text()
     mounts = " ".join(dict.fromkeys(CACHE_MOUNT.findall(dockerfile)))
     probe_file = workdir / f"{probe}.Dockerfile"
@@ -116,12 +118,29 @@ def compiled_libraries(docker, crate: Path, workdir: Path, probe: str) -> dict[s
         "--build-arg", f"PROBE={probe}", "--output", f"type=local,dest={out}", str(crate), timeout=900,
     )
     assert res.returncode == 0, f"probing the builder's target directory failed:\n{(res.stdout + res.stderr)[-3000:]}"
-    libraries: dict[str, float] = {}
-    for line in (out / "libraries").read_text().splitlines():
-        file_name, mtime = line.rsplit(" ", 1)
-        name = file_name.removeprefix("lib").removesuffix(".rlib").rsplit("-", 1)[0]
-        libraries[name] = max(float(mtime), libraries.get(name, 0.0))
-    return libraries
+    return out
+
+
+def newest_by_name(listing: str, name_of) -> dict[str, float]:
+    """name -> newest modification time over a probe listing's `path mtime` lines."""
+    newest: dict[str, float] = {}
+    for line in listing.splitlines():
+        path, mtime = line.rsplit(" ", 1)
+        name = name_of(path)
+        newest[name] = max(float(mtime), newest.get(name, 0.0))
+    return newest
+
+
+def compiled_libraries(docker, crate: Path, workdir: Path, probe: str) -> dict[str, float]:
+    """Crate name -> newest modification time (epoch seconds) of its library in target/release/deps."""
+    out = probe_target(docker, crate, workdir, probe)
+    return newest_by_name((out / "libraries").read_text(), lambda f: f.removeprefix("lib").removesuffix(".rlib").rsplit("-", 1)[0])
+
+
+def compiled_units(docker, crate: Path, workdir: Path, probe: str) -> dict[str, float]:
+    """Package name -> when Cargo last compiled (or ran the build script of) one of its units."""
+    out = probe_target(docker, crate, workdir, probe)
+    return newest_by_name((out / "units").read_text(), lambda d: d.rsplit("/", 1)[1].rsplit("-", 1)[0])
 
 
 def registry_crates(crate: Path) -> set[str]:
@@ -230,3 +249,70 @@ def test_the_dummy_main_recipe_ships_the_stub(docker, tmp_path):
     ran = docker.run(tag)
     assert ran.returncode == 0
     assert ran.stdout == "", "the recipe was expected to ship the stub (prints nothing)"
+
+
+def own_target_cache(crate: Path, run_id: str) -> None:
+    """Give the Dockerfile's cache mounts ids of this run: what compiles is then up to this test's builds alone."""
+    dockerfile = crate / "Dockerfile"
+    dockerfile.write_text(re.sub(r"--mount=type=cache,id=", f"--mount=type=cache,id={run_id}-", dockerfile.read_text()))
+
+
+# ws-api is the workspace's binary; ws-core is the library it (and ws-worker) depends on.
+LEAF_EDIT = Sample(
+    "workspace", (), "ws-api hello from the workspace", "crates/api/src/main.rs", 'println!("{}", ws_core::banner(name));',
+    'println!("{} TOKEN", ws_core::banner(name));', "ws-api hello from the workspace TOKEN",
+)
+
+
+def test_an_edit_to_a_member_nothing_depends_on_compiles_that_member_only(docker, tmp_path):
+    """What Cargo would do on the host: ws-api's main.rs changed, so ws-api compiles and ws-core does not.
+
+    Before the edit every file is made newer than the first build, as a fresh checkout would be:
+    timestamps alone must not make anything compile.
+    """
+    crate = copy_sample("workspace", tmp_path)
+    scaffold("init", str(crate), "--no-input", "--strategy", "cache-mount")
+    own_target_cache(crate, docker.run_id)
+    tag = docker.tag("workspace-leaf")
+    first = docker.build(crate, tag=tag)
+    assert first.returncode == 0, first.output[-4000:]
+
+    rebuild_started = time.time()
+    for path in crate.rglob("*"):
+        os.utime(path)
+    edit(crate, LEAF_EDIT, docker.run_id)
+    second = docker.build(crate, tag=tag)
+    assert second.returncode == 0, second.output[-4000:]
+    ran = docker.run(tag)
+    assert ran.stdout.strip() == LEAF_EDIT.expected_after.replace("TOKEN", docker.run_id), "the rebuilt image does not carry the edit"
+
+    units = compiled_units(docker, crate, tmp_path, f"probe-{docker.run_id}")
+    assert "ws-core" in units and "ws-api" in units, f"no fingerprints of the workspace's units: {sorted(units)}"
+    compiled = sorted(name for name, mtime in units.items() if mtime >= rebuild_started)
+    assert compiled == ["ws-api"], f"the rebuild compiled {compiled}; Cargo on the host compiles ws-api only"
+
+
+def test_a_cached_copy_layer_older_than_the_last_build_still_ships_its_sources(docker, tmp_path):
+    """Edit, build, then put the file back as it was, timestamp included (an undo, a `cp -p`, a restored cache).
+
+    BuildKit can then satisfy COPY from the first build's layer, whose main.rs is older than the
+    second build's output: going by timestamps, Cargo would ship the edited binary.
+    """
+    sample = SAMPLE_CASES["hello-bin"]
+    crate = copy_sample(sample.name, tmp_path)
+    scaffold("init", str(crate), "--no-input", "--strategy", "cache-mount")
+    main = crate / sample.edit_file
+    original, original_stat = main.read_text(), main.stat()
+    tag = docker.tag("stale-copy")
+    assert docker.build(crate, tag=tag).returncode == 0
+
+    edit(crate, sample, docker.run_id)
+    edited = docker.build(crate, tag=tag)
+    assert edited.returncode == 0, edited.output[-4000:]
+    assert docker.run(tag).stdout.strip() == sample.expected_after.replace("TOKEN", docker.run_id)
+
+    main.write_text(original)
+    os.utime(main, ns=(original_stat.st_atime_ns, original_stat.st_mtime_ns))
+    restored = docker.build(crate, tag=tag)
+    assert restored.returncode == 0, restored.output[-4000:]
+    assert docker.run(tag).stdout.strip() == sample.expected, "the image ships the edit that was undone"

@@ -123,8 +123,6 @@ def inspect_project(path: Path, ask_cargo: bool = True) -> ProjectFacts:
     lock = read_lock(lock_path) if lock_path.exists() or lock_path.is_symlink() else None
     if lock is None:
         warnings.append("no Cargo.lock: builds are not reproducible; run `cargo generate-lockfile` and commit it")
-    if toolchain and toolchain.channel and not toolchain.version:
-        warnings.append(f"{toolchain.file} pins channel `{toolchain.channel}`; images are chosen by --rust-version instead")
 
     scope = (workspace.selected,) if workspace.selected else workspace.members
     binaries = tuple(_binary(root, package, target) for package in scope for target in package.binaries)

@@ -18,6 +18,9 @@ _LINKER_PACKAGES = (("clang", "clang"), ("lld", "lld"), ("mold", "mold"))
 class Toolchain:
     channel: str | None  # None when the file pins components or targets only
     file: str  # relative to the workspace root
+    components: tuple[str, ...] = ()  # what `rustup toolchain install` adds from the file
+    targets: tuple[str, ...] = ()
+    profile: str | None = None
 
     @property
     def version(self) -> str | None:
@@ -44,11 +47,25 @@ def read_toolchain(root: Path) -> Toolchain | None:
                 return Toolchain(_channel(path, lines[0].strip()), name)
         data = load_toml(path, TOOLCHAIN_FILE)
         table = data.get("toolchain", {})
-        channel = table.get("channel") if isinstance(table, dict) else None
+        table = table if isinstance(table, dict) else {}
+        channel = table.get("channel")
         if channel is not None and not isinstance(channel, str):
             raise ScaffoldError(f"{path}: `toolchain.channel` must be a string such as \"1.95.0\" or \"stable\"")
-        return Toolchain(_channel(path, channel) if channel else None, name)
+        profile = table.get("profile")
+        if profile is not None and not isinstance(profile, str):
+            raise ScaffoldError(f"{path}: `toolchain.profile` must be a string such as \"minimal\"")
+        return Toolchain(
+            _channel(path, channel) if channel else None, name,
+            _names(path, table, "components"), _names(path, table, "targets"), profile,
+        )
     return None
+
+
+def _names(path: Path, table: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ScaffoldError(f"{path}: `toolchain.{key}` must be a list of strings such as [\"clippy\"]")
+    return tuple(value)
 
 
 def read_cargo_config(root: Path) -> CargoConfig:

@@ -13,7 +13,8 @@ before the sources are copied:
   file alone and runs `rustup toolchain install`, which reads its channel, components, targets and
   profile; it depends on nothing else, so BuildKit reuses it until the file changes.
 - `--rust-version` naming a channel: the image of the release we would otherwise pick, plus a layer
-  installing that channel, made the one cargo runs with RUSTUP_TOOLCHAIN (over any file).
+  installing that channel, made the one cargo runs with RUSTUP_TOOLCHAIN (over any file). Installing
+  the active toolchain (no name given) keeps one already there as it is instead of updating it.
 """
 
 from __future__ import annotations

@@ -6,11 +6,10 @@ and is cached; `ask_cargo=False` keeps to the lock walk, for callers that inspec
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import features, rustrelease, syspackages
+from . import binsignals, features, rustrelease, syspackages
 from .buildinputs import BuildInputs, private_dependency_warnings, scan_build_inputs, submodule_warnings
 from .cargoresolve import Compiled, Query, Unanswered, compiled_crates, container_target
 from .errors import ScaffoldError
@@ -20,8 +19,6 @@ from .syspackages import SystemPackages
 from .toolchain import CargoConfig, Toolchain, read_cargo_config, read_toolchain
 from .workspace import Workspace, load_workspace
 
-# Names that mark the long-running program among several binaries.
-_SERVER_WORDS = {"server", "daemon", "node", "service", "svc", "srv"}
 _SUPPORTED_TARGETS = {"x86_64-unknown-linux-gnu"}
 
 
@@ -126,7 +123,7 @@ def inspect_project(path: Path, ask_cargo: bool = True) -> ProjectFacts:
 
     scope = (workspace.selected,) if workspace.selected else workspace.members
     binaries = tuple(_binary(root, package, target) for package in scope for target in package.binaries)
-    default, reason = _default_binary(workspace, scope, binaries)
+    default, reason = binsignals.choose(workspace, binaries)
     if reason:
         warnings.append(reason)
 
@@ -156,24 +153,6 @@ def _binary(root: Path, package: Package, target) -> Binary:
         required_features=target.required_features,
         builds_by_default=set(target.required_features) <= enabled,
     )
-
-
-def _default_binary(workspace: Workspace, scope: tuple[Package, ...], binaries: tuple[Binary, ...]) -> tuple[Binary | None, str | None]:
-    """The binary a user most likely means, or None (with why) when guessing would be a coin toss."""
-    if not binaries:
-        return None, None
-    runnable = [b for b in binaries if b.builds_by_default] or list(binaries)
-    preferred = [b for b in runnable if b.package in workspace.default_members]
-    candidates = preferred or runnable
-    if len(candidates) == 1:
-        return candidates[0], None
-    default_runs = [b for b in candidates if (p := workspace.package(b.package)) is not None and p.default_run == b.name]
-    if len(default_runs) == 1:
-        return default_runs[0], None
-    servers = [b for b in candidates if _SERVER_WORDS & set(re.split(r"[-_]", b.name.lower()))]
-    if len(servers) == 1:
-        return servers[0], f"picked binary `{servers[0].name}` because its name looks like a server; choose another with --bin"
-    return None, None
 
 
 def _unique(items: list[str]) -> tuple[str, ...]:

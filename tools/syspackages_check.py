@@ -27,11 +27,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.inspect import inspect_project
+from generator.syspackages import Requirement
 
 DOCKER = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker"
 IMAGE = "rust:1.95-slim-bookworm"
@@ -240,6 +241,28 @@ def report_lines(results: dict[str, tuple[tuple[str, ...], list[Outcome]]]) -> l
     return lines
 
 
+def disagreements(table: Mapping[str, Requirement], report: Mapping[str, tuple[tuple[str, ...], list[Outcome]]]) -> list[str]:
+    """Where a `checked` table entry says more or less than the report's builds show."""
+    problems = []
+    for crate, requirement in table.items():
+        if not requirement.checked:
+            continue
+        if crate not in report:
+            problems.append(f"{crate}: marked checked, but the report has no build of it")
+            continue
+        outcomes = report[crate][1]
+        first = outcomes[0]
+        libraries = set(requirement.runtime) - {"ca-certificates"}  # read at run time, not linked
+        if not first.ok or not set(requirement.build) <= set(first.packages):
+            problems.append(f"{crate}: the report built it with {' '.join(first.packages) or 'nothing'} "
+                            f"({'builds' if first.ok else 'FAILS'}), the table asks for {' '.join(requirement.build) or 'nothing'}")
+        elif not requirement.build and any(not o.ok for o in outcomes if not o.packages):
+            problems.append(f"{crate}: the report shows the build fails without packages, the table asks for none")
+        elif not libraries <= set(first.linked):
+            problems.append(f"{crate}: runtime {' '.join(sorted(libraries))}, but the binary links {' '.join(first.linked) or 'nothing'}")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("crates", nargs="*", help="table keys to check (default: every probe, cheapest first)")
@@ -250,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"no probe for {', '.join(sorted(unknown))}; known: {', '.join(p.crate for p in PROBES)}", file=sys.stderr)
         return 2
-    results = _previous(ns.report)
+    results = read_report(ns.report)
     for probe in chosen:
         print(f"[syscheck {time.strftime('%H:%M:%S')}] {probe.crate} ...", flush=True)
         runtime, outcomes = check(probe)
@@ -261,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _previous(report: Path) -> dict[str, tuple[tuple[str, ...], list[Outcome]]]:
+def read_report(report: Path) -> dict[str, tuple[tuple[str, ...], list[Outcome]]]:
     """Rows of an earlier report, so a run for a few crates keeps the others."""
     results: dict[str, tuple[tuple[str, ...], list[Outcome]]] = {}
     if not report.exists():

@@ -55,7 +55,10 @@ class Probe:
 
 
 _PROTO = 'syntax = "proto3";\npackage probe;\nmessage Ping { string text = 1; }\n'
-_CMAKE = "cmake_minimum_required(VERSION 3.10)\nproject(probe C)\nadd_library(probe STATIC probe.c)\ninstall(TARGETS probe DESTINATION lib)\n"
+_CMAKE = (
+    "cmake_minimum_required(VERSION 3.10)\nproject(probe C)\n"
+    "add_library(probe STATIC probe.c)\ninstall(TARGETS probe DESTINATION lib)\n"
+)
 
 PROBES: tuple[Probe, ...] = (
     Probe("libsqlite3-sys", 1, 'libsqlite3-sys = "0.30"',

@@ -39,7 +39,7 @@ TABLE: dict[str, Requirement] = {
     "rustls-platform-verifier": Requirement(runtime=("ca-certificates",), checked=False),
     "ring": Requirement(),
     # aws-lc-sys lists cmake but builds with cc on Linux.
-    "aws-lc-sys": Requirement(checked=False),
+    "aws-lc-sys": Requirement(),
     "pq-sys": Requirement(("pkg-config", "libpq-dev"), ("libpq5",), unless=("pq-src",)),
     "prost-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src")),
     "tonic-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src"), checked=False),

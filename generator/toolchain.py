@@ -12,6 +12,7 @@ from .errors import ScaffoldError
 from .tomlfile import TOOLCHAIN_FILE, load_toml, read_text
 
 _LINKER_PACKAGES = (("clang", "clang"), ("lld", "lld"), ("mold", "mold"))
+CONTAINER_HOST = "x86_64-unknown-linux-gnu"  # the build image's host triple
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,10 @@ class Toolchain:
 
     @property
     def version(self) -> str | None:
-        """The channel when it names a release (1.95, 1.95.0), else None (stable, nightly-...)."""
-        return self.channel if self.channel and rustrelease.is_release(self.channel) else None
+        """The release the channel names (1.95, 1.95.0, also with the container's host triple), else None
+        (stable, nightly-...)."""
+        release = (self.channel or "").removesuffix(f"-{CONTAINER_HOST}")
+        return release if rustrelease.is_release(release) else None
 
 
 @dataclass(frozen=True)

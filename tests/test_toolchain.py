@@ -35,6 +35,13 @@ def test_toml_file_without_channel_is_the_lib_only_sample():
     assert toolchain.file == "rust-toolchain.toml"
 
 
+def test_a_release_with_the_host_triple_is_that_release(tmp_path):
+    (tmp_path / "rust-toolchain.toml").write_text('[toolchain]\nchannel = "1.95-x86_64-unknown-linux-gnu"\n')
+    assert read_toolchain(tmp_path).version == "1.95"
+    (tmp_path / "rust-toolchain.toml").write_text('[toolchain]\nchannel = "1.95-aarch64-unknown-linux-gnu"\n')
+    assert read_toolchain(tmp_path).version is None
+
+
 def test_named_channel_is_not_a_version(tmp_path):
     (tmp_path / "rust-toolchain.toml").write_text('[toolchain]\nchannel = "nightly-2024-05-01"\n')
     assert read_toolchain(tmp_path).version is None

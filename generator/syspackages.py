@@ -49,7 +49,7 @@ TABLE: dict[str, Requirement] = {
     "bindgen": Requirement(("libclang-dev",)),  # libclang-dev pulls in clang's headers; the clang binary is not run
     # g++ because CMake enables C and C++ unless a project says otherwise (a C-only one builds without it).
     "cmake": Requirement(("cmake", "make", "g++"), not_through=("aws-lc-sys", "aws-lc-fips-sys")),
-    "cxx-build": Requirement(("g++",), checked=False),
+    "cxx-build": Requirement(("g++",), ("libstdc++6",)),
     "librocksdb-sys": Requirement(("g++",), checked=False),
     "zstd-sys": Requirement(),
     "lz4-sys": Requirement(),

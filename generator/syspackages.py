@@ -33,7 +33,7 @@ class Requirement:
 # with no packages record a crate checked to need nothing. checked=False: not yet built by the check.
 TABLE: dict[str, Requirement] = {
     "openssl-sys": Requirement(("pkg-config", "libssl-dev"), ("libssl3", "ca-certificates"), unless=("openssl-src",)),
-    "openssl-src": Requirement(("make", "perl"), checked=False),
+    "openssl-src": Requirement(("make", "perl")),  # make alone fails: the image has perl-base only
     "native-tls": Requirement(runtime=("ca-certificates",), checked=False),  # the CA bundle is read when it runs
     "rustls-native-certs": Requirement(runtime=("ca-certificates",), checked=False),
     "rustls-platform-verifier": Requirement(runtime=("ca-certificates",), checked=False),

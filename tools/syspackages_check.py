@@ -169,9 +169,11 @@ def dockerfile(packages: tuple[str, ...]) -> str:
         [f"RUN apt-get update && apt-get install -y --no-install-recommends {' '.join(packages)} && rm -rf /var/lib/apt/lists/*"]
         if packages else []
     )
-    # dpkg knows a library by its path under /usr on a merged-/usr system, which ldd may not print.
-    linked = ("ldd target/release/probe | awk '/=> \\//{print $3}' | xargs -r realpath "
-              "| xargs -r dpkg -S 2>/dev/null | cut -d: -f1 | sort -u | tr '\\n' ' '")
+    # On a merged-/usr system dpkg knows a library by the path its package ships (/lib/... or
+    # /usr/lib/...), which need not be the one ldd prints: look the file up by its real name.
+    linked = ("for f in $(ldd target/release/probe | awk '/=> \\//{print $3}'); do "
+              "dpkg -S \"*/$(basename \"$(realpath \"$f\")\")\" 2>/dev/null; done "
+              "| cut -d: -f1 | sort -u | tr '\\n' ' '")
     return "\n".join([
         f"FROM {IMAGE}",
         *install,

@@ -174,12 +174,14 @@ def dockerfile(packages: tuple[str, ...]) -> str:
     linked = ("for f in $(ldd target/release/probe | awk '/=> \\//{print $3}'); do "
               "dpkg -S \"*/$(basename \"$(realpath \"$f\")\")\" 2>/dev/null; done "
               "| cut -d: -f1 | sort -u | tr '\\n' ' '")
+    # The registry cache is shared, not locked: cargo locks it itself while it downloads, and a
+    # lock held for a whole C++ build would stall every other probe.
     return "\n".join([
         f"FROM {IMAGE}",
         *install,
         "WORKDIR /probe",
         "COPY . .",
-        "RUN --mount=type=cache,id=scaffold-syscheck-registry,target=/usr/local/cargo/registry,sharing=locked \\",
+        "RUN --mount=type=cache,id=scaffold-syscheck-registry,target=/usr/local/cargo/registry,sharing=shared \\",
         "    cargo build --release --locked && ./target/release/probe \\",
         f' && echo "{_RUNTIME_MARK} $({linked})"',
         "",

@@ -50,10 +50,10 @@ TABLE: dict[str, Requirement] = {
     # g++ because CMake enables C and C++ unless a project says otherwise (a C-only one builds without it).
     "cmake": Requirement(("cmake", "make", "g++"), not_through=("aws-lc-sys", "aws-lc-fips-sys")),
     "cxx-build": Requirement(("g++",), ("libstdc++6",)),
-    "librocksdb-sys": Requirement(("g++",), checked=False),
+    "librocksdb-sys": Requirement(("g++",), ("libstdc++6",)),  # its bindgen needs libclang-dev too (bindgen's entry)
     "zstd-sys": Requirement(),
     "lz4-sys": Requirement(),
-    "bzip2-sys": Requirement(checked=False),
+    "bzip2-sys": Requirement(),
     "tikv-jemalloc-sys": Requirement(("make",)),
     "jemalloc-sys": Requirement(("make",), checked=False),
     # sqlx compiles SQLite in (bundled); the lock lists sqlx-sqlite even for Postgres-only builds.

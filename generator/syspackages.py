@@ -60,7 +60,7 @@ TABLE: dict[str, Requirement] = {
     "libsqlite3-sys": Requirement(("pkg-config", "libsqlite3-dev"), ("libsqlite3-0",), not_through=("sqlx-sqlite",)),
     "mysqlclient-sys": Requirement(("pkg-config", "default-libmysqlclient-dev"), ("libmariadb3",)),
     "libudev-sys": Requirement(("pkg-config", "libudev-dev"), ("libudev1",)),
-    "libdbus-sys": Requirement(("pkg-config", "libdbus-1-dev"), ("libdbus-1-3",), checked=False),
+    "libdbus-sys": Requirement(("pkg-config", "libdbus-1-dev"), ("libdbus-1-3",)),
 }
 
 

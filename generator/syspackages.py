@@ -45,7 +45,7 @@ TABLE: dict[str, Requirement] = {
     "tonic-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src"), checked=False),
     "tonic-prost-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src"), checked=False),
     "protoc-rust": Requirement(("protobuf-compiler",), checked=False),
-    "protobuf-src": Requirement(("make", "g++"), checked=False),
+    "protobuf-src": Requirement(("make", "g++")),  # plus cmake, through the cmake crate it builds with
     "bindgen": Requirement(("libclang-dev",)),  # libclang-dev pulls in clang's headers; the clang binary is not run
     # g++ because CMake enables C and C++ unless a project says otherwise (a C-only one builds without it).
     "cmake": Requirement(("cmake", "make", "g++"), not_through=("aws-lc-sys", "aws-lc-fips-sys")),

@@ -213,8 +213,11 @@ def check_raft_host_ports(raft_port: int, first_host_port: int, nodes: int) -> N
 
 
 def check_rust_version(version: str) -> None:
-    if not rustrelease.is_release(version):
-        raise UsageError(f"--rust-version {version!r}: expected a release such as 1.95 or 1.95.0")
+    if not rustrelease.RUST_VERSION.match(version):
+        raise UsageError(
+            f"--rust-version {version!r}: expected a release such as 1.95 or 1.95.0, or a channel "
+            "(stable, beta, nightly, nightly-YYYY-MM-DD)"
+        )
 
 
 def check_address(address: str) -> None:

@@ -67,6 +67,11 @@ def default_rust_version(facts: ProjectFacts, binary: Binary) -> str:
     """The toolchain pin, else the newest of the binary's MSRV and our baseline."""
     if facts.toolchain and facts.toolchain.version:
         return facts.toolchain.version
+    return baseline_release(facts, binary)
+
+
+def baseline_release(facts: ProjectFacts, binary: Binary) -> str:
+    """The newest of the binary's MSRV and our baseline: the image a channel is installed on."""
     msrv = facts.rust_version(binary)
     return max((BASELINE_RUST, msrv or BASELINE_RUST), key=rustrelease.key)
 

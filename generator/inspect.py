@@ -6,11 +6,10 @@ and is cached; `ask_cargo=False` keeps to the lock walk, for callers that inspec
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import features, rustrelease, syspackages
+from . import binsignals, features, rustrelease, syspackages
 from .buildinputs import BuildInputs, private_dependency_warnings, scan_build_inputs, submodule_warnings
 from .cargoresolve import Compiled, Query, Unanswered, compiled_crates, container_target
 from .errors import ScaffoldError
@@ -20,8 +19,6 @@ from .syspackages import SystemPackages
 from .toolchain import CargoConfig, Toolchain, read_cargo_config, read_toolchain
 from .workspace import Workspace, load_workspace
 
-# Names that mark the long-running program among several binaries.
-_SERVER_WORDS = {"server", "daemon", "node", "service", "svc", "srv"}
 _SUPPORTED_TARGETS = {"x86_64-unknown-linux-gnu"}
 
 
@@ -125,12 +122,10 @@ def inspect_project(path: Path, ask_cargo: bool = True) -> ProjectFacts:
     lock = read_lock(lock_path) if lock_path.exists() or lock_path.is_symlink() else None
     if lock is None:
         warnings.append("no Cargo.lock: builds are not reproducible; run `cargo generate-lockfile` and commit it")
-    if toolchain and toolchain.channel and not toolchain.version:
-        warnings.append(f"{toolchain.file} pins channel `{toolchain.channel}`; images are chosen by --rust-version instead")
 
     scope = (workspace.selected,) if workspace.selected else workspace.members
     binaries = tuple(_binary(root, package, target) for package in scope for target in package.binaries)
-    default, why, warning = _default_binary(workspace, scope, binaries)
+    default, why, warning = binsignals.choose(workspace, binaries)
     if warning:
         warnings.append(warning)
 
@@ -160,30 +155,6 @@ def _binary(root: Path, package: Package, target) -> Binary:
         required_features=target.required_features,
         builds_by_default=set(target.required_features) <= enabled,
     )
-
-
-def _default_binary(
-    workspace: Workspace, scope: tuple[Package, ...], binaries: tuple[Binary, ...]
-) -> tuple[Binary | None, str, str | None]:
-    """The binary a user most likely means, or None when guessing would be a coin toss; why; a warning."""
-    if not binaries:
-        return None, "no binary targets", None
-    runnable = [b for b in binaries if b.builds_by_default] or list(binaries)
-    preferred = [b for b in runnable if b.package in workspace.default_members]
-    candidates = preferred or runnable
-    if len(candidates) == 1:
-        if len(binaries) == 1:
-            return candidates[0], "the only binary", None
-        why = "the only binary of the workspace's default-members" if preferred else "the only binary that builds without --features"
-        return candidates[0], why, None
-    default_runs = [b for b in candidates if (p := workspace.package(b.package)) is not None and p.default_run == b.name]
-    if len(default_runs) == 1:
-        return default_runs[0], f"default-run of package {default_runs[0].package}", None
-    servers = [b for b in candidates if _SERVER_WORDS & set(re.split(r"[-_]", b.name.lower()))]
-    if len(servers) == 1:
-        warning = f"picked binary `{servers[0].name}` because its name looks like a server; choose another with --bin"
-        return servers[0], "its name looks like a server's", warning
-    return None, f"{len(candidates)} binaries could be the one to run and none is marked (default-run); pass --bin", None
 
 
 def _unique(items: list[str]) -> tuple[str, ...]:

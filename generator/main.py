@@ -332,7 +332,7 @@ def plan_summary(plan: BuildPlan) -> list[str]:
     ports = ", ".join(f"{p.address}:{p.host}->{p.container}" for p in first.ports)
     return [
         f"binary:       {plan.binary} (package {plan.package}), installed at {image.binary.path}",
-        f"build:        Rust {image.rust_version} on {image.builder_image}, {image.build.strategy}, "
+        f"build:        Rust {image.toolchain.runs} on {image.builder_image} ({image.rust_version}), {image.build.strategy}, "
         f"cargo build {' '.join(image.build.cargo_args)}",
         f"packages:     build: {' '.join(image.build_packages.names) or '-'}; runtime: {' '.join(image.runtime_packages.names) or '-'}",
         f"image:        {image.tag} from {image.base_image}, user {image.user.uid}:{image.user.gid}, "

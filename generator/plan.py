@@ -18,7 +18,7 @@ from pathlib import Path
 from . import __version__, contract, loopback, nodefiles, plan_cluster, plan_image, ports, probes, runtimes, rustrelease
 from .answers import Answers, validate
 from .bootstrap import make_bootstrap
-from .choices import choose_binary, choose_extra_bins, default_rust_version
+from .choices import baseline_release, choose_binary, choose_extra_bins, default_rust_version
 from .deploytargets import FILE_TARGETS
 from .errors import ScaffoldError, UsageError
 from .features import check_features
@@ -30,6 +30,7 @@ from .plan_context import IGNORE_FILE, ContextPlan, make_context
 from .plan_image import ImagePlan, User
 from .plan_kubernetes import KubernetesPlan, make_kubernetes
 from .plan_swarm import SwarmPlan, make_swarm
+from .plan_toolchain import make_toolchain
 from .templateset import OutputFile, load_template_set
 
 # Version of the plan's shape (`scaffold plan --json`, what templates read); bumped when a name changes,
@@ -72,14 +73,11 @@ def make_plan(
     runtime = runtimes.get(answers.runtime)
     system = facts.system_packages(binary, features, musl=runtime.libc == "musl")
     warnings += system.warnings
-    rust_version = _rust_version(facts, binary, answers)
-    runtime.check_rust_version(rust_version, "--rust-version" if answers.rust_version else f"{_pin_source(facts)} pins Rust")
-    pinned = facts.toolchain.version if facts.toolchain else None
-    if facts.toolchain and pinned and pinned != rust_version:
-        warnings.append(
-            f"{facts.toolchain.file} pins Rust {pinned} but the build image has {rust_version}: rustup in the "
-            "official image will download the pinned toolchain during every cold build"
-        )
+    rust_version, channel = _rust_version(facts, binary, answers)
+    given = answers.rust_version is not None and channel is None
+    runtime.check_rust_version(rust_version, "--rust-version" if given else f"{_pin_source(facts)} pins Rust")
+    toolchain, toolchain_notes = make_toolchain(facts.toolchain, rust_version, channel)
+    warnings += toolchain_notes
     healthcheck_kind = answers.healthcheck
     if healthcheck_kind is None:  # resolve() fills it in (and says why); a library caller may not
         healthcheck_kind = probes.default_probe(facts, binary, features, runtime.name).kind
@@ -106,6 +104,7 @@ def make_plan(
         runtime=runtime.name,
         rust_version=rust_version,
         builder_image=runtime.builder_image,
+        toolchain=toolchain,
         base_image=runtime.image,
         build_packages=plan_image.build_packages(runtime, (*system.build, *answers.build_packages)),
         runtime_packages=plan_image.runtime_packages(runtime, runtime_packages),
@@ -181,13 +180,16 @@ def _check_names(binary: Binary) -> None:
             )
 
 
-def _rust_version(facts: ProjectFacts, binary: Binary, answers: Answers) -> str:
+def _rust_version(facts: ProjectFacts, binary: Binary, answers: Answers) -> tuple[str, str | None]:
+    """(the build image's release, the --rust-version channel installed on it or None)."""
     msrv = facts.rust_version(binary)
+    if answers.rust_version and rustrelease.is_channel(answers.rust_version):
+        return baseline_release(facts, binary), answers.rust_version
     if answers.rust_version:
         if msrv and rustrelease.key(answers.rust_version) < rustrelease.key(msrv):
             raise UsageError(f"--rust-version {answers.rust_version} is older than the project's rust-version {msrv}")
-        return answers.rust_version
-    return default_rust_version(facts, binary)
+        return answers.rust_version, None
+    return default_rust_version(facts, binary), None
 
 
 def _pin_source(facts: ProjectFacts) -> str:

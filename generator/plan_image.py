@@ -1,4 +1,4 @@
-"""The image part of the plan: toolchain, system packages, the installed binary, user, env, ports, healthcheck.
+"""The image part of the plan: toolchain (plan_toolchain.py), system packages, the installed binary, user, env, ports, healthcheck.
 
 Every value is structured (ports and ids are numbers, commands are argument tuples); how one output
 file writes them down is the business of the render filters.
@@ -13,6 +13,7 @@ from .answers import Answers
 from .errors import UsageError
 from .manifest import Package
 from .plan_build import CargoBuild
+from .plan_toolchain import ToolchainPlan
 from .ports import NamedPort
 
 INSTALL_DIR = "/usr/local/bin"  # where the binary goes in the runtime image
@@ -68,6 +69,7 @@ class ImagePlan:
     runtime: str  # the --runtime it was made for
     rust_version: str  # the Dockerfile's ARG RUST_VERSION
     builder_image: str  # with ${RUST_VERSION} for the ARG
+    toolchain: ToolchainPlan  # what cargo runs on it, in place before the sources are copied
     base_image: str  # the runtime stage's FROM
     build_packages: Packages
     runtime_packages: Packages

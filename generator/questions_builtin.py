@@ -345,8 +345,8 @@ BUILTIN: tuple[Question, ...] = (
     Question(
         "rust_version",
         "str",
-        "Rust release for the build image.",
-        pattern=rustrelease.RELEASE.pattern,
+        "Rust release for the build image, or a channel installed on the baseline image.",
+        pattern=rustrelease.RUST_VERSION.pattern,
         check=lambda v, _: rules.check_rust_version(_str(v)),
         flag="--rust-version",
         inspected=_inspected_rust_version,

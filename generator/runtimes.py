@@ -31,6 +31,7 @@ _ALPINE_NAMES = MappingProxyType({
     "libudev1": "eudev-libs",
     "libdbus-1-dev": "dbus-dev",
     "libdbus-1-3": "dbus-libs",
+    "libstdc++6": "libstdc++",
 })
 
 
@@ -112,7 +113,7 @@ RUNTIMES: tuple[Runtime, ...] = (
         "glibc",
         65532,  # the image's own nonroot user
         frozenset(),
-        provides=frozenset({"libssl3", "ca-certificates"}),
+        provides=frozenset({"libssl3", "ca-certificates", "libstdc++6"}),
         image_markers=("distroless",),
     ),
     Runtime(

@@ -25,26 +25,37 @@ class Requirement:
     runtime: tuple[str, ...] = ()
     unless: tuple[str, ...] = ()  # crates that supply the library themselves (vendored builds)
     not_through: tuple[str, ...] = ()  # crates that use it only optionally (bundled fallbacks)
+    checked: bool = True  # built on rust:<v>-slim-bookworm by tools/syspackages_check.py (docs/syspackages-report.md)
 
 
+# One line per crate. Build packages are what the crate's build needs on rust:<v>-slim-bookworm
+# (gcc, libc6-dev and a minimal perl only); runtime ones own the libraries the binary links. Entries
+# with no packages record a crate checked to need nothing. checked=False: not yet built by the check.
 TABLE: dict[str, Requirement] = {
     "openssl-sys": Requirement(("pkg-config", "libssl-dev"), ("libssl3", "ca-certificates"), unless=("openssl-src",)),
-    "openssl-src": Requirement(("make", "perl")),
-    "native-tls": Requirement(runtime=("ca-certificates",)),
-    "rustls-native-certs": Requirement(runtime=("ca-certificates",)),
-    "rustls-platform-verifier": Requirement(runtime=("ca-certificates",)),
+    "openssl-src": Requirement(("make", "perl")),  # make alone fails: the image has perl-base only
+    "native-tls": Requirement(runtime=("ca-certificates",), checked=False),  # the CA bundle is read when it runs
+    "rustls-native-certs": Requirement(runtime=("ca-certificates",), checked=False),
+    "rustls-platform-verifier": Requirement(runtime=("ca-certificates",), checked=False),
+    "ring": Requirement(),
+    # aws-lc-sys lists cmake but builds with cc on Linux.
+    "aws-lc-sys": Requirement(),
     "pq-sys": Requirement(("pkg-config", "libpq-dev"), ("libpq5",), unless=("pq-src",)),
     "prost-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src")),
-    "tonic-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src")),
-    "tonic-prost-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src")),
-    "protoc-rust": Requirement(("protobuf-compiler",)),
-    "bindgen": Requirement(("clang", "libclang-dev")),
-    # aws-lc-sys lists cmake but builds with cc on Linux.
+    "tonic-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src"), checked=False),
+    "tonic-prost-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src"), checked=False),
+    "protoc-rust": Requirement(("protobuf-compiler",), checked=False),
+    "protobuf-src": Requirement(("make", "g++")),  # plus cmake, through the cmake crate it builds with
+    "bindgen": Requirement(("libclang-dev",)),  # libclang-dev pulls in clang's headers; the clang binary is not run
+    # g++ because CMake enables C and C++ unless a project says otherwise (a C-only one builds without it).
     "cmake": Requirement(("cmake", "make", "g++"), not_through=("aws-lc-sys", "aws-lc-fips-sys")),
-    "cxx-build": Requirement(("g++",)),
-    "librocksdb-sys": Requirement(("g++",)),
+    "cxx-build": Requirement(("g++",), ("libstdc++6",)),
+    "librocksdb-sys": Requirement(("g++",), ("libstdc++6",)),  # its bindgen needs libclang-dev too (bindgen's entry)
+    "zstd-sys": Requirement(),
+    "lz4-sys": Requirement(),
+    "bzip2-sys": Requirement(),
     "tikv-jemalloc-sys": Requirement(("make",)),
-    "jemalloc-sys": Requirement(("make",)),
+    "jemalloc-sys": Requirement(("make",), checked=False),
     # sqlx compiles SQLite in (bundled); the lock lists sqlx-sqlite even for Postgres-only builds.
     "libsqlite3-sys": Requirement(("pkg-config", "libsqlite3-dev"), ("libsqlite3-0",), not_through=("sqlx-sqlite",)),
     "mysqlclient-sys": Requirement(("pkg-config", "default-libmysqlclient-dev"), ("libmariadb3",)),
@@ -164,6 +175,8 @@ def packages(needs: list[Need], linker_packages: tuple[str, ...], notes: tuple[s
     runtime: list[str] = []
     needed_by = [(name, "the linker .cargo/config.toml sets") for name in linker_packages]
     for need in needs:
+        if not need.requirement.build and not need.requirement.runtime:
+            continue  # checked to need nothing
         if need.sure:
             build += need.requirement.build
             runtime += need.requirement.runtime

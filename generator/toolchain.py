@@ -12,17 +12,23 @@ from .errors import ScaffoldError
 from .tomlfile import TOOLCHAIN_FILE, load_toml, read_text
 
 _LINKER_PACKAGES = (("clang", "clang"), ("lld", "lld"), ("mold", "mold"))
+CONTAINER_HOST = "x86_64-unknown-linux-gnu"  # the build image's host triple
 
 
 @dataclass(frozen=True)
 class Toolchain:
     channel: str | None  # None when the file pins components or targets only
     file: str  # relative to the workspace root
+    components: tuple[str, ...] = ()  # what `rustup toolchain install` adds from the file
+    targets: tuple[str, ...] = ()
+    profile: str | None = None
 
     @property
     def version(self) -> str | None:
-        """The channel when it names a release (1.95, 1.95.0), else None (stable, nightly-...)."""
-        return self.channel if self.channel and rustrelease.is_release(self.channel) else None
+        """The release the channel names (1.95, 1.95.0, also with the container's host triple), else None
+        (stable, nightly-...)."""
+        release = (self.channel or "").removesuffix(f"-{CONTAINER_HOST}")
+        return release if rustrelease.is_release(release) else None
 
 
 @dataclass(frozen=True)
@@ -44,11 +50,25 @@ def read_toolchain(root: Path) -> Toolchain | None:
                 return Toolchain(_channel(path, lines[0].strip()), name)
         data = load_toml(path, TOOLCHAIN_FILE)
         table = data.get("toolchain", {})
-        channel = table.get("channel") if isinstance(table, dict) else None
+        table = table if isinstance(table, dict) else {}
+        channel = table.get("channel")
         if channel is not None and not isinstance(channel, str):
             raise ScaffoldError(f"{path}: `toolchain.channel` must be a string such as \"1.95.0\" or \"stable\"")
-        return Toolchain(_channel(path, channel) if channel else None, name)
+        profile = table.get("profile")
+        if profile is not None and not isinstance(profile, str):
+            raise ScaffoldError(f"{path}: `toolchain.profile` must be a string such as \"minimal\"")
+        return Toolchain(
+            _channel(path, channel) if channel else None, name,
+            _names(path, table, "components"), _names(path, table, "targets"), profile,
+        )
     return None
+
+
+def _names(path: Path, table: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ScaffoldError(f"{path}: `toolchain.{key}` must be a list of strings such as [\"clippy\"]")
+    return tuple(value)
 
 
 def read_cargo_config(root: Path) -> CargoConfig:

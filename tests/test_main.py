@@ -193,8 +193,10 @@ def test_a_rust_version_other_than_the_toolchain_pin_warns(sample):
     (crate / "rust-toolchain.toml").write_text('[toolchain]\nchannel = "1.95"\n')
     result = run_scaffold("init", str(crate), "--no-input", "--rust-version", "1.96")
     assert result.returncode == 0, result.stderr
-    assert "pins Rust 1.95 but the build image has 1.96" in result.stderr
-    assert "ARG RUST_VERSION=1.96" in (crate / "Dockerfile").read_text()
+    assert "pins Rust 1.95 but the build image is rust:1.96" in result.stderr
+    dockerfile = (crate / "Dockerfile").read_text()
+    assert "ARG RUST_VERSION=1.96" in dockerfile
+    assert "COPY rust-toolchain.toml ./\nRUN rustup toolchain install --no-self-update\n" in dockerfile
 
 
 def test_check_passes_generated_files_and_reports_a_hand_written_one(sample, tmp_path):

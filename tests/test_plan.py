@@ -135,13 +135,14 @@ def test_a_toolchain_pin_beats_msrv_and_baseline(tmp_path):
     assert make_plan(inspect_project(crate), Answers()).image.rust_version == "1.97.0"
 
 
-def test_a_channel_pin_that_is_not_a_release_is_ignored(tmp_path):
+def test_a_channel_pin_builds_on_the_baseline_image_with_its_own_layer(tmp_path):
     crate = write_crate(
         tmp_path / "demo", manifest(), {"src/main.rs": "fn main() {}\n", "rust-toolchain": "stable\n"}
     )
     result = make_plan(inspect_project(crate), Answers())
     assert result.image.rust_version == BASELINE_RUST
-    assert any("pins channel `stable`" in w for w in result.warnings)
+    assert result.image.toolchain.file == "rust-toolchain"
+    assert any("pins `stable`" in w and "toolchain layer" in w for w in result.warnings)
 
 
 def test_rust_version_answer_wins_and_older_than_msrv_is_refused():

@@ -14,6 +14,7 @@ from . import answers as rules
 from . import clusternames, contract, deploytargets, nodefiles, ports, probes, runtimes, rustrelease
 from .answers import Answers, CustomValue
 from .choices import BASELINE_RUST, default_rust_version
+from .features import known_features
 from .inspect import ProjectFacts
 from .questions import Check, Question, SoFar
 
@@ -129,9 +130,9 @@ def _check_health_exec(values: CustomValue, _so_far: SoFar) -> None:
 
 
 def _declared_features(facts: ProjectFacts, so_far: SoFar) -> tuple[str, ...]:
-    """The features the chosen binary's package declares (its `default` aside: it is on already)."""
+    """What `--features` may name for the chosen binary's package (its `default` aside: it is on already)."""
     package = facts.workspace.package(_text(so_far.get("package")) or "")
-    return tuple(sorted(name for name in package.features if name != "default")) if package else ()
+    return known_features(package) if package else ()
 
 
 def _customised(so_far: SoFar) -> bool:

@@ -12,15 +12,15 @@ state folder and the command that resumes from them is printed.
 from __future__ import annotations
 
 import dataclasses
-import re
 import shlex
 from collections.abc import Callable, Sequence
 
 from . import pipeline
 from .answers import CustomValue
 from .answersfile import COMMAND_LINE, Layer
-from .choices import default_rust_version
+from .choices import default_rust_version, rust_version_reason
 from .errors import AnswerError, ScaffoldError
+from .features import known_features
 from .inspect import Binary, ProjectFacts
 from .pipeline import Generated, Project
 from .prompt import Wizard
@@ -30,7 +30,6 @@ from .templateset import BUILTIN_IDENTITY, TemplateSet
 from .write import compare
 
 Echo = Callable[[str], None]
-_SERVER_WORDS = re.compile(r"(^|[-_])(server|daemon|node|service|svc|srv)($|[-_])")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,40 +157,18 @@ def banner(facts: ProjectFacts) -> list[str]:
     default = facts.default_binary
     lines = [f"scaffold found in {facts.root}:"]
     for binary in facts.binaries:
-        mark = f"  (default: {_why_default(facts, binary)})" if binary == default else ""
+        mark = f"  (default: {facts.default_reason})" if binary == default else ""
         lines.append(f"  binary    {binary.name} (package {binary.package}){mark}")
     if default is None:
         lines.append("  binary    no clear default: you choose below")
-    rust = default_rust_version(facts, default) if default else None
-    if rust:
-        lines.append(f"  Rust      {rust} ({_why_rust(facts, default, rust)})")
+    if default is not None:
+        lines.append(f"  Rust      {default_rust_version(facts, default)} ({rust_version_reason(facts, default)})")
     packages = facts.system_packages(default)
     lines.append(f"  packages  build: {' '.join(packages.build) or 'none'}; runtime: {' '.join(packages.runtime) or 'none'}")
     package = facts.workspace.package(default.package) if default else None
-    declared = sorted(name for name in package.features if name != "default") if package else []
+    declared = known_features(package) if package else ()
     lines.append(f"  features  {', '.join(declared) or 'none declared'}")
     return lines
-
-
-def _why_default(facts: ProjectFacts, binary: Binary) -> str:
-    package = facts.workspace.package(binary.package)
-    if len(facts.binaries) == 1:
-        return "the only binary"
-    if package is not None and package.default_run == binary.name:
-        return "default-run in its Cargo.toml"
-    if [b for b in facts.binaries if b.builds_by_default] == [binary]:
-        return "the only one that builds with default features"
-    if _SERVER_WORDS.search(binary.name.lower()):
-        return "its name looks like a server"
-    return "the only one in default-members"
-
-
-def _why_rust(facts: ProjectFacts, binary: Binary | None, version: str) -> str:
-    if facts.toolchain and facts.toolchain.version == version:
-        return f"pinned by {facts.toolchain.file}"
-    if facts.rust_version(binary) == version:
-        return "the project's rust-version"
-    return "scaffold's baseline; the project asks for no newer one"
 
 
 def _settle_existing(generated: Generated, fates: dict[str, str], prompts: Wizard, force: bool) -> dict[str, str]:

@@ -211,7 +211,7 @@ def test_inspect_json_values():
 
 def test_inspect_json_says_why_and_what_init_will_use():
     workspace = json.loads(scaffold("inspect", str(SAMPLES / "workspace"), "--json").stdout)
-    assert workspace["default_binary_reason"] == "the only binary of the workspace's default-members"
+    assert workspace["default_binary_reason"] == "the workspace's default-members build it"
     assert workspace["init_rust_version"] == "1.95" and "1.80 is older" in workspace["init_rust_version_reason"]
     gated = json.loads(scaffold("inspect", str(MANIFESTS / "required-features"), "--json").stdout)
     assert gated["features"] == {"gated": {"known": ["base", "extra", "logging"], "default": ["base"]}}
@@ -230,7 +230,7 @@ def text_report(path) -> str:
 def test_inspect_text_report_reads_as_a_report():
     text = text_report(SAMPLES / "kv-node").splitlines()
     assert "  * kv-node (package kv-node, Cargo.toml)" in text and "    kv-cli (package kv-node, Cargo.toml)" in text
-    assert "default:    kv-node: default-run of package kv-node" in text
+    assert "default:    kv-node: its package sets `default-run` to it" in text
     assert any(line.startswith("rust:       init builds with Rust 1.95 (") for line in text)
     openssl = text_report(SAMPLES / "openssl-app").splitlines()
     assert "  libssl-dev: needed by openssl-sys" in openssl and "  libssl3: needed by openssl-sys" in openssl

@@ -191,7 +191,7 @@ def test_compose_structure():
         assert service["ports"] == [f"127.0.0.1:{18080 + i}:8080", f"127.0.0.1:{9000 + i}:9000"]
         assert service["volumes"] == [f"raft-node-{i}-data:/data"]
         assert service["networks"] == ["cluster"]
-        assert service["pull_policy"] == ("build" if i == 0 else "never")
+        assert service["pull_policy"] == "never"  # built from `build:`, never pulled, never rebuilt by a plain `up`
         # Every node builds the same image (compose watch rebuilds only services with a build) and watches the sources.
         assert service["build"] == {"context": ".", "dockerfile": "Dockerfile"} and service["image"] == "raft-node:latest"
         watched = {rule["path"] for rule in service["develop"]["watch"] if rule["action"] == "rebuild"}

@@ -452,7 +452,8 @@ def test_the_readme_example_session_is_what_the_wizard_prints(sample):
 
 @pytest.mark.parametrize(
     "name, reason",
-    [("workspace", "the only one in default-members"), ("kv-node", "default-run in its Cargo.toml"), ("hello-bin", "the only binary")],
+    [("workspace", "the workspace's default-members build it"), ("kv-node", "its package sets `default-run` to it"),
+     ("hello-bin", "the only binary")],
 )
 def test_the_banner_says_why_the_default_binary_is_the_default(name, reason):
     facts = inspect_project(REPO / "sample-crates" / name)
@@ -473,7 +474,7 @@ def test_the_banner_says_where_the_rust_release_comes_from(tmp_path):
     (crate / "rust-toolchain.toml").write_text('[toolchain]\nchannel = "1.96.0"\n')
     assert "  Rust      1.96.0 (pinned by rust-toolchain.toml)" in banner(inspect_project(crate))
     newer = make_crate(tmp_path / "msrv", DEMO_MANIFEST.replace('edition = "2021"', 'edition = "2021"\nrust-version = "1.99"'))
-    assert "  Rust      1.99 (the project's rust-version)" in banner(inspect_project(newer))
+    assert "  Rust      1.99 (the rust-version (MSRV) 1.99)" in banner(inspect_project(newer))
 
 
 def test_the_kept_answers_go_to_the_user_state_folder_never_a_relative_one(monkeypatch, tmp_path):

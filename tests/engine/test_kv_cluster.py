@@ -194,8 +194,13 @@ def test_bootstrap_forms_the_cluster_and_a_second_up_changes_nothing(docker, com
 
     # A second `up`: compose starts the exited one-shot again; the same JOIN is OK on joined nodes.
     t0 = time.monotonic()
+    running = {s: cluster.container(s) for s in nodes}
     again = cluster.compose("up", "-d", "--pull", "never", timeout=UP_TIMEOUT)
     assert again.returncode == 0, again.stderr
+    # The nodes keep running: only the exited one-shot starts again.
+    assert {s: cluster.container(s) for s in nodes} == running, f"the second up recreated nodes:\n{again.stderr[-3000:]}"
+    starts = cluster.inspect("{{.RestartCount}}", *running.values())
+    assert starts == ["0"] * len(nodes), f"nodes restarted: {starts}\n{cluster.logs()}"
     log, _ = bootstrap_run(cluster, boot, before=started)
     assert "ERR" not in log and log.count("OK joined 3 members") >= 3, log
     timings["second up"] = time.monotonic() - t0

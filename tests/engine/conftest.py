@@ -22,6 +22,8 @@ finalizer, whether the test passed or not. Ports are only ever published on
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import importlib.util
 import os
 import shutil
@@ -47,6 +49,43 @@ from tests.published import published_crate  # noqa: E402,F401  (a fixture for t
 ENGINE_DIR = Path(__file__).resolve().parent
 RUN_LABEL = "org.scaffold.test-run"
 PROBE_IMAGE_PREFIX = "scaffold-test/ctx-probe"
+
+
+SWARM_LOCK = Path("/tmp/scaffold-swarm.lock")
+SWARM_LOCK_WAIT = 1200.0
+
+
+@contextlib.contextmanager
+def swarm_lock(exclusive: bool):
+    """A host-wide lock on swarm mode, which is engine-wide: a swarm test holds it exclusively, every other
+    engine test shared. Measured: while another suite's swarm test ran `swarm init`/`leave`, a compose node
+    restarted by test_cluster could not resolve its peers (embedded DNS), so the two never overlap."""
+    with SWARM_LOCK.open("a") as handle:
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        deadline = time.monotonic() + SWARM_LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(handle, mode | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    held = "other engine tests hold" if exclusive else "another suite's swarm test holds"
+                    pytest.fail(f"{SWARM_LOCK}: {held} it for over {SWARM_LOCK_WAIT:.0f}s")
+                time.sleep(1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@pytest.fixture(autouse=True)
+def _swarm_mode_stays(request):
+    """Every engine test but a swarm test runs with swarm mode unchanged (see swarm_lock)."""
+    if "swarm" in request.fixturenames:
+        yield
+        return
+    with swarm_lock(exclusive=False):
+        yield
 
 
 def _require() -> bool:

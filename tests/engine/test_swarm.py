@@ -21,8 +21,6 @@ Swarm publishes on every interface, so nothing is published.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import subprocess
 import sys
@@ -31,11 +29,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.engine.conftest import swarm_lock
 from tests.samples import copy_sample
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-LOCK = Path("/tmp/scaffold-swarm.lock")
-LOCK_WAIT = 1200.0
 HEALTHY_BOUND = 120.0
 ELECTION_BOUND = 45.0
 REELECTION_BOUND = 30.0
@@ -47,28 +44,10 @@ LITERAL = "cost $5 {{ .Task.Slot }}"
 pytestmark = pytest.mark.docker
 
 
-@contextlib.contextmanager
-def host_lock():
-    with LOCK.open("a") as handle:
-        deadline = time.monotonic() + LOCK_WAIT
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"{LOCK} held by another suite's swarm test for over {LOCK_WAIT:.0f}s")
-                time.sleep(2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 @pytest.fixture
 def swarm(engine):
     """A swarm manager to deploy to: the engine's own swarm, or one made (and left) by this test."""
-    with host_lock():
+    with swarm_lock(exclusive=True):
         state = engine.cmd("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}").stdout.split()
         made = False
         if state[:1] == ["active"]:
@@ -108,6 +87,14 @@ class Stack:
         if cid is None:
             return "no task"
         return self.engine.cmd("inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{end}}", cid).stdout.strip()
+
+    def wait_healthy(self, services: list[str], since: float, bound: float) -> float:
+        """Seconds from `since` until every service's task is healthy; fails after `bound`."""
+        while (health := {s: self.health(s) for s in services}) and not all(h == "healthy" for h in health.values()):
+            if time.monotonic() > since + bound:
+                pytest.fail(f"not all healthy within {bound:.0f}s: {health}")
+            time.sleep(1)
+        return time.monotonic() - since
 
     def exec(self, service: str, *command: str) -> str | None:
         cid = self.container(service)
@@ -197,12 +184,7 @@ def test_generated_stack_elects_fails_over_and_is_removed(docker, swarm, tmp_pat
         t0 = time.monotonic()
         deployed = stack.deploy()
         assert deployed.returncode == 0, deployed.stderr
-        deadline = t0 + HEALTHY_BOUND
-        while (health := {s: stack.health(s) for s in services}) and not all(h == "healthy" for h in health.values()):
-            if time.monotonic() > deadline:
-                pytest.fail(f"not all healthy within {HEALTHY_BOUND:.0f}s: {health}")
-            time.sleep(1)
-        timings["healthy"] = time.monotonic() - t0
+        timings["healthy"] = stack.wait_healthy(services, t0, HEALTHY_BOUND)
 
         # The hardening a stack task keeps (security_opt and the tmpfs: key are ignored, so the file has neither).
         fmt = ("{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}} {{.HostConfig.Init}} "

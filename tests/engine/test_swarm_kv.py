@@ -75,12 +75,7 @@ def test_kv_node_stack_reads_its_configs_and_elects_a_leader(docker, swarm, tmp_
         t0 = time.monotonic()
         deployed = stack.deploy()
         assert deployed.returncode == 0, deployed.stderr
-        deadline = t0 + HEALTHY_BOUND
-        while (health := {s: stack.health(s) for s in SERVICES}) and not all(h == "healthy" for h in health.values()):
-            if time.monotonic() > deadline:
-                pytest.fail(f"not all healthy within {HEALTHY_BOUND:.0f}s: {health}")
-            time.sleep(1)
-        timings["healthy"] = time.monotonic() - t0
+        timings["healthy"] = stack.wait_healthy(SERVICES, t0, HEALTHY_BOUND)
         for service in SERVICES:  # each node reads its own file, from its config
             name = "node.toml" if mode == "peers" else "join.toml"  # the template's name without .j2
             assert stack.exec(service, "cat", CONFIG) == (crate / "cluster" / service / name).read_text()

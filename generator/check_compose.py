@@ -29,7 +29,7 @@ def check_compose(path: Path) -> list[Finding]:
     findings = _compose_config(path)
     try:
         model = yaml.safe_load(text)
-        lines = _key_lines(yaml.compose(text))
+        lines = check_tools.key_lines(yaml.compose(text))
     except yaml.YAMLError as exc:
         return findings + [check_tools.invalid_yaml("SC300", file, exc)]
     if not isinstance(model, dict):
@@ -95,22 +95,6 @@ def _port_problem(port: Any) -> dict[str, str] | None:
 
 
 _ANY_ADDRESS = ("", "0.0.0.0", "::", "[::]")
-
-
-def _key_lines(node: Any) -> dict[tuple[str, str], int]:
-    """1-based lines of the top-level keys ("", key) and of each service ("services", name)."""
-    lines: dict[tuple[str, str], int] = {}
-    if getattr(node, "id", None) != "mapping":  # a file that is a list or a scalar: SC300 says so
-        return lines
-    for key, value in node.value:
-        if not isinstance(key.value, str):
-            continue
-        lines[("", key.value)] = key.start_mark.line + 1
-        if key.value == "services" and getattr(value, "id", None) == "mapping":
-            for service_key, _ in value.value:
-                if isinstance(getattr(service_key, "value", None), str):
-                    lines[("services", service_key.value)] = service_key.start_mark.line + 1
-    return lines
 
 
 def _compose_config(path: Path) -> list[Finding]:

@@ -38,7 +38,7 @@ def check_swarm(path: Path) -> list[Finding]:
     findings = _stack_config(path)
     try:
         model = yaml.safe_load(text)
-        lines = _service_lines(yaml.compose(text))
+        lines = check_tools.key_lines(yaml.compose(text))
     except yaml.YAMLError as exc:
         return findings + [check_tools.invalid_yaml("SC500", file, exc)]
     services = model.get("services") if isinstance(model, dict) else None
@@ -48,7 +48,7 @@ def check_swarm(path: Path) -> list[Finding]:
     if version is None:
         findings.append(finding("SC501", file, 1, problem="no version key"))
     elif not _VERSION.fullmatch(str(version)):
-        findings.append(finding("SC501", file, lines.get("version"), problem=f"version: {json.dumps(version)}"))
+        findings.append(finding("SC501", file, lines.get(("", "version")), problem=f"version: {json.dumps(version)}"))
     images: dict[str, list[str]] = {}
     for name, service in services.items():
         if isinstance(service, dict) and service.get("image"):
@@ -56,7 +56,7 @@ def check_swarm(path: Path) -> list[Finding]:
     for name, service in services.items():
         if isinstance(service, dict):
             peers = [p for p in images.get(str(service.get("image")), []) if p != str(name)]
-            line = lines.get(f"services.{name}")
+            line = lines.get(("services", str(name)))
             findings += [
                 finding(code, file, line, service=name, **fields) for code, fields in _service_problems(service, peers)
             ]
@@ -92,19 +92,6 @@ def _service_problems(service: dict[str, Any], peers: list[str]) -> Iterator[tup
         for port in service.get("ports") or []:
             if not isinstance(port, dict) or port.get("mode") != "host":
                 yield "SC504", {"port": json.dumps(port)}
-
-
-def _service_lines(node: Any) -> dict[str, int]:
-    """1-based lines of the top-level keys and of each service (`services.NAME`)."""
-    lines: dict[str, int] = {}
-    if getattr(node, "id", None) != "mapping":
-        return lines
-    for key, value in node.value:
-        lines[str(key.value)] = key.start_mark.line + 1
-        if key.value == "services" and getattr(value, "id", None) == "mapping":
-            for service_key, _ in value.value:
-                lines[f"services.{service_key.value}"] = service_key.start_mark.line + 1
-    return lines
 
 
 def _stack_config(path: Path) -> list[Finding]:

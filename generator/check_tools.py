@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from .check_rules import Finding, finding
 from .errors import ScaffoldError
@@ -68,3 +69,19 @@ def invalid_yaml(rule: str, file: str, exc: Exception) -> Finding:
     """A finding of `rule` for a file PyYAML could not read, at the line of its problem where it knows one."""
     mark = getattr(exc, "problem_mark", None)
     return finding(rule, file, mark.line + 1 if mark else None, reason=f"not valid YAML: {str(exc).splitlines()[0]}")
+
+
+def key_lines(node: Any) -> dict[tuple[str, str], int]:
+    """1-based lines of a compose or stack file's top-level keys ("", key) and of each service ("services", name)."""
+    lines: dict[tuple[str, str], int] = {}
+    if getattr(node, "id", None) != "mapping":  # a file that is a list or a scalar: the checker says so
+        return lines
+    for key, value in node.value:
+        if not isinstance(key.value, str):
+            continue
+        lines[("", key.value)] = key.start_mark.line + 1
+        if key.value == "services" and getattr(value, "id", None) == "mapping":
+            for service_key, _ in value.value:
+                if isinstance(getattr(service_key, "value", None), str):
+                    lines[("services", service_key.value)] = service_key.start_mark.line + 1
+    return lines

@@ -101,6 +101,7 @@ def start(docker, tmp_path: Path, *flags: str) -> tuple[KvCluster, dict, list[st
     crate = copy_sample("kv-node", tmp_path)
     override = tmp_path / "image-tag.override.yml"  # outside the build context
     image = docker.tag("kv-node")
+    built = False
     for attempt in range(3):
         base = free_port_range(3)
         gen = scaffold_init(crate, "--nodes", "3", "--host-port", str(base), *CONTRACT, *flags, *(["--force"] if attempt else []))
@@ -112,6 +113,11 @@ def start(docker, tmp_path: Path, *flags: str) -> tuple[KvCluster, dict, list[st
         override.write_text("services:\n" + "".join(f"  {s}:\n    image: {json.dumps(image)}\n" for s in sorted(config["services"])))
         cluster = KvCluster(docker, crate, [str(compose_file), str(override)])
         nodes = sorted(s for s in config["services"] if not s.endswith("-bootstrap"))
+        if not built:  # once, from the generated Dockerfile: compose's first `up` would build it on every node side
+            # by side, and the next `up` can then recreate the nodes once (each recorded its own build's image ID)
+            res = docker.build(crate, crate / "Dockerfile", image)
+            assert res.returncode == 0, res.output[-3000:]
+            built = True
         up = cluster.compose("up", "-d", "--pull", "never", timeout=UP_TIMEOUT)
         if up.returncode == 0:
             return cluster, config, nodes

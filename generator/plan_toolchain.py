@@ -15,6 +15,13 @@ before the sources are copied:
 - `--rust-version` naming a channel: the image of the release we would otherwise pick, plus a layer
   installing that channel, made the one cargo runs with RUSTUP_TOOLCHAIN (over any file). Installing
   the active toolchain (no name given) keeps one already there as it is instead of updating it.
+
+The official images of Rust 1.85 and later ship rustup 1.28 or later (the 1.85.0 images were rebuilt
+with rustup 1.28.0, 1.85.1 came with 1.28.1); older releases' images keep rustup 1.27 or earlier and
+are not rebuilt. Only rustup 1.28 installs the active toolchain on `rustup toolchain install` with no
+name; before it, that command wants a name, and `rustup show active-toolchain` installed the active
+toolchain (the file's components, targets and profile included) as a side effect, which 1.28 dropped.
+So the layer's command depends on the image's release.
 """
 
 from __future__ import annotations
@@ -31,6 +38,19 @@ class ToolchainPlan:
     file: str | None  # the toolchain file a layer copies alone and installs from
     channel: str | None  # a --rust-version channel a layer installs (minimal profile), then RUSTUP_TOOLCHAIN
     runs: str  # what cargo runs, for people: "1.95 (the image's)", "nightly-2026-01-30 from rust-toolchain.toml"
+    install: tuple[str, ...] = ()  # the layer's command (argv) that installs `file`'s toolchain or `channel`
+
+
+# The first release whose official images carry rustup 1.28 (see the module docstring).
+FIRST_WITH_RUSTUP_1_28 = "1.85"
+
+
+def _install(release: str, channel: str | None) -> tuple[str, ...]:
+    """The command that installs the active toolchain (the file's, or `channel`) with the rustup of rust:`release`."""
+    new_rustup = rustrelease.key(release) >= rustrelease.key(FIRST_WITH_RUSTUP_1_28)
+    if channel is None:
+        return ("rustup", "toolchain", "install", "--no-self-update") if new_rustup else ("rustup", "show", "active-toolchain")
+    return ("rustup", "toolchain", "install", "--no-self-update", "--profile", "minimal", *(() if new_rustup else (channel,)))
 
 
 def make_toolchain(file: Toolchain | None, release: str, channel: str | None) -> tuple[ToolchainPlan, list[str]]:
@@ -40,7 +60,7 @@ def make_toolchain(file: Toolchain | None, release: str, channel: str | None) ->
                  "the project's rust-version (MSRV) is not checked against a channel"]
         if file is not None and file.channel not in (None, channel):
             notes.append(f"--rust-version {channel} overrides {file.file}'s `{file.channel}` in the build")
-        return ToolchainPlan(False, None, channel, f"{channel} (installed on the image)"), notes
+        return ToolchainPlan(False, None, channel, f"{channel} (installed on the image)", _install(release, channel)), notes
     if file is None:
         return ToolchainPlan(False, None, None, f"{release} (the image's)"), []
     pin = file.channel
@@ -52,4 +72,4 @@ def make_toolchain(file: Toolchain | None, release: str, channel: str | None) ->
     else:
         notes = [f"{file.file} pins `{pin}`: the build installs it on the rust:{release} image in a toolchain layer "
                  "of its own (downloaded when that file changes, not on source edits)"]
-    return ToolchainPlan(False, file.file, None, f"{pin} from {file.file}"), notes
+    return ToolchainPlan(False, file.file, None, f"{pin} from {file.file}", _install(release, None)), notes

@@ -11,7 +11,7 @@ from generator.choices import BASELINE_RUST
 from generator.errors import ScaffoldError, UsageError
 from generator.inspect import inspect_project
 from generator.plan import make_plan
-from generator.plan_toolchain import ToolchainPlan
+from generator.plan_toolchain import FIRST_WITH_RUSTUP_1_28, ToolchainPlan, make_toolchain
 from generator.render import render
 from generator.toolchain import read_cargo_config, read_toolchain
 
@@ -131,6 +131,23 @@ def test_rust_version_channel_is_the_baseline_image_plus_a_layer(channel):
     install = lines.index("RUN rustup toolchain install --no-self-update --profile minimal")
     assert lines[install - 1] == f"ENV RUSTUP_TOOLCHAIN={channel}"
     assert install < lines.index("COPY . .")
+
+
+def test_images_before_rustup_1_28_install_the_file_toolchain_through_rustup_show(tmp_path):
+    """rust:1.84 and older ship rustup 1.27, whose `rustup toolchain install` wants a name: the layer
+    asks `rustup show active-toolchain`, which installs the file's toolchain there."""
+    shutil.copytree(MANIFESTS / "toolchain-channel", tmp_path / "p")
+    old, new = (_dockerfile(_plan(tmp_path / "p", rust_version=v)).splitlines() for v in ("1.84", FIRST_WITH_RUSTUP_1_28))
+    assert "RUN rustup show active-toolchain" in old and "RUN rustup toolchain install --no-self-update" not in old
+    assert "RUN rustup toolchain install --no-self-update" in new and "RUN rustup show active-toolchain" not in new
+    assert old.index("RUN rustup show active-toolchain") == old.index("COPY rust-toolchain.toml ./") + 1
+
+
+def test_a_channel_on_an_image_before_rustup_1_28_is_installed_by_name():
+    plan = _plan(SAMPLES / "hello-bin", rust_version="nightly")
+    old = make_toolchain(None, "1.84.1", "nightly")[0]
+    assert old.install == ("rustup", "toolchain", "install", "--no-self-update", "--profile", "minimal", "nightly")
+    assert plan.image.toolchain.install == old.install[:-1]  # rustup 1.28 installs the active one, RUSTUP_TOOLCHAIN's
 
 
 @pytest.mark.parametrize("bad", ["latest", "nightly-2026-1-30", "stable-x86_64-unknown-linux-gnu", "1.95-nightly"])

@@ -150,3 +150,13 @@ def test_the_report_check_rejects_an_entry_the_report_does_not_support(broken):
 def test_the_report_check_rejects_a_checked_entry_with_no_build():
     problems = disagreements({"no-such-sys": Requirement(("make",))}, read_report(REPORT))
     assert problems == ["no-such-sys: marked checked, but the report has no build of it"]
+
+
+def test_vendoring_asked_only_on_another_platform_keeps_the_system_library():
+    """simple-http-server 0.8.1: `openssl` vendored for cfg(windows) only; Linux links libssl."""
+    lock = (MANIFESTS / "vendoring-other-target" / "Cargo.lock").read_text()
+    assert 'name = "openssl-src"' in lock  # the lock's edge, from the Windows dependency
+    found = packages(MANIFESTS / "vendoring-other-target")
+    assert {"pkg-config", "libssl-dev"} <= set(found.build)
+    assert "libssl3" in found.runtime
+    assert "perl" not in found.build

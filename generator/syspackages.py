@@ -98,9 +98,13 @@ def needs_from_lock(lock: Lock, active: Resolution, everything: Resolution) -> l
                 _walk(lock, key, via, reached, stop_at)
         return reached
 
+    # A library source below a crate asked for vendoring may be there for that request alone, on whatever
+    # path the walk reaches it (openssl-src under openssl-sys, reached through tokio-openssl as well).
+    vendorable = _sources_only_below(lock, vendoring_only)
+
     def surely(stop_at: set[str]) -> dict[str, str]:
         relaxed = reach((stop_at - vendoring_only) | VENDORED_SOURCES) if vendoring_only else {}
-        return {**relaxed, **reach(stop_at)}
+        return {**relaxed, **reach(stop_at | vendorable)}
 
     anywhere, certain = reach(set()), surely(uncertain)
     needs = []
@@ -115,6 +119,24 @@ def needs_from_lock(lock: Lock, active: Resolution, everything: Resolution) -> l
             sure = crate in surely(uncertain | avoided)
         needs.append(Need(crate, requirement, sure, certain.get(crate, anywhere[crate])))
     return needs
+
+
+def _sources_only_below(lock: Lock, crates: set[str]) -> set[str]:
+    """The library sources (VENDORED_SOURCES) every dependent of which is reached from `crates`."""
+    if not crates:
+        return set()
+    below: set[str] = set()
+    for crate in crates:
+        for package in lock.named(crate):
+            key = next(k for k, p in lock.packages.items() if p is package)
+            reached: dict[str, str] = {}
+            _walk(lock, key, crate, reached, set())
+            below |= set(reached)
+    dependents: dict[str, set[str]] = {}
+    for package in lock.packages.values():
+        for dep in package.dependencies:
+            dependents.setdefault(lock.packages[dep].name, set()).add(package.name)
+    return {source for source in VENDORED_SOURCES if source in below and dependents.get(source, set()) <= below}
 
 
 def starts(lock: Lock, active: Resolution) -> list[tuple[str, str]]:

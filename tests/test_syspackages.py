@@ -153,7 +153,8 @@ def test_the_report_check_rejects_a_checked_entry_with_no_build():
 
 
 def test_vendoring_asked_only_on_another_platform_keeps_the_system_library():
-    """simple-http-server 0.8.1: `openssl` vendored for cfg(windows) only; Linux links libssl."""
+    """simple-http-server 0.8.1: `openssl` vendored for cfg(windows) only, openssl-sys reached through another
+    crate as well (native-tls here, tokio-openssl there); Linux links libssl."""
     lock = (MANIFESTS / "vendoring-other-target" / "Cargo.lock").read_text()
     assert 'name = "openssl-src"' in lock  # the lock's edge, from the Windows dependency
     found = packages(MANIFESTS / "vendoring-other-target")

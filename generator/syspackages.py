@@ -34,17 +34,18 @@ class Requirement:
 TABLE: dict[str, Requirement] = {
     "openssl-sys": Requirement(("pkg-config", "libssl-dev"), ("libssl3", "ca-certificates"), unless=("openssl-src",)),
     "openssl-src": Requirement(("make", "perl")),  # make alone fails: the image has perl-base only
-    "native-tls": Requirement(runtime=("ca-certificates",), checked=False),  # the CA bundle is read when it runs
-    "rustls-native-certs": Requirement(runtime=("ca-certificates",), checked=False),
-    "rustls-platform-verifier": Requirement(runtime=("ca-certificates",), checked=False),
+    # The CA bundle is read when the binary runs: checked by running it without ca-certificates.
+    "native-tls": Requirement(runtime=("ca-certificates",)),
+    "rustls-native-certs": Requirement(runtime=("ca-certificates",)),
+    "rustls-platform-verifier": Requirement(runtime=("ca-certificates",)),
     "ring": Requirement(),
     # aws-lc-sys lists cmake but builds with cc on Linux.
     "aws-lc-sys": Requirement(),
     "pq-sys": Requirement(("pkg-config", "libpq-dev"), ("libpq5",), unless=("pq-src",)),
     "prost-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src")),
-    "tonic-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src"), checked=False),
-    "tonic-prost-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src"), checked=False),
-    "protoc-rust": Requirement(("protobuf-compiler",), checked=False),
+    "tonic-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src")),
+    "tonic-prost-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src")),
+    "protoc-rust": Requirement(("protobuf-compiler",)),
     "protobuf-src": Requirement(("make", "g++")),  # plus cmake, through the cmake crate it builds with
     "bindgen": Requirement(("libclang-dev",)),  # libclang-dev pulls in clang's headers; the clang binary is not run
     # g++ because CMake enables C and C++ unless a project says otherwise (a C-only one builds without it).

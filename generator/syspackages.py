@@ -56,7 +56,7 @@ TABLE: dict[str, Requirement] = {
     "lz4-sys": Requirement(),
     "bzip2-sys": Requirement(),
     "tikv-jemalloc-sys": Requirement(("make",)),
-    "jemalloc-sys": Requirement(("make",), checked=False),
+    "jemalloc-sys": Requirement(("make",)),  # the unmaintained 0.5.4 still builds on 1.95
     # sqlx compiles SQLite in (bundled); the lock lists sqlx-sqlite even for Postgres-only builds.
     "libsqlite3-sys": Requirement(("pkg-config", "libsqlite3-dev"), ("libsqlite3-0",), not_through=("sqlx-sqlite",)),
     "mysqlclient-sys": Requirement(("pkg-config", "default-libmysqlclient-dev"), ("libmariadb3",)),

@@ -4,7 +4,10 @@ Cargo.lock is resolved with every feature of every member switched on, so it lis
 given build never compiles. For workspace (path) packages we have the manifests and can follow the
 features exactly; for registry crates we record the features requested of them, both for the build
 we plan and for the everything-on resolution the lock was made with. Where the two differ, the
-lock's edges out of that crate may not apply to our build.
+lock's edges out of that crate may not apply to our build. The lock is resolved for every platform
+too, so the everything-on resolution (`all_features`) follows the dependencies of other targets as
+well (`[target.'cfg(windows)'.dependencies] openssl = { features = ["vendored"] }`): what they ask of
+a crate is a difference from our Linux build, not part of it.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ def resolve(packages: tuple[Package, ...], roots: dict[str, frozenset[str]], *, 
             continue
         known |= wanted
         result.packages.add(name)
-        _, active, asked = _activate(package, known)
+        _, active, asked = _activate(package, known, all_targets=all_features)
         for dep in active:
             features = frozenset(dep.features) | asked.get(dep.key, frozenset())
             path_package = by_dir.get(dep.path) if dep.path else None
@@ -102,9 +105,11 @@ def enabled_features(package: Package, wanted: set[str]) -> set[str]:
     return _activate(package, wanted)[0]
 
 
-def _activate(package: Package, wanted: set[str]) -> tuple[set[str], list[Dependency], dict[str, frozenset[str]]]:
-    """Cargo's feature rules for one package: features on, dependencies enabled, features asked of them."""
-    deps = [d for d in package.dependencies if d.kind != "dev" and d.on_linux]
+def _activate(package: Package, wanted: set[str], *, all_targets: bool = False
+              ) -> tuple[set[str], list[Dependency], dict[str, frozenset[str]]]:
+    """Cargo's feature rules for one package: features on, dependencies enabled, features asked of them
+    (of the Linux dependencies, or with `all_targets` of every platform's)."""
+    deps = [d for d in package.dependencies if d.kind != "dev" and (d.on_linux or all_targets)]
     by_key = {d.key: d for d in deps}
     implicit = _implicit_features(package)
     on: set[str] = set()

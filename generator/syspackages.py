@@ -34,17 +34,18 @@ class Requirement:
 TABLE: dict[str, Requirement] = {
     "openssl-sys": Requirement(("pkg-config", "libssl-dev"), ("libssl3", "ca-certificates"), unless=("openssl-src",)),
     "openssl-src": Requirement(("make", "perl")),  # make alone fails: the image has perl-base only
-    "native-tls": Requirement(runtime=("ca-certificates",), checked=False),  # the CA bundle is read when it runs
-    "rustls-native-certs": Requirement(runtime=("ca-certificates",), checked=False),
-    "rustls-platform-verifier": Requirement(runtime=("ca-certificates",), checked=False),
+    # The CA bundle is read when the binary runs: checked by running it without ca-certificates.
+    "native-tls": Requirement(runtime=("ca-certificates",)),
+    "rustls-native-certs": Requirement(runtime=("ca-certificates",)),
+    "rustls-platform-verifier": Requirement(runtime=("ca-certificates",)),
     "ring": Requirement(),
     # aws-lc-sys lists cmake but builds with cc on Linux.
     "aws-lc-sys": Requirement(),
     "pq-sys": Requirement(("pkg-config", "libpq-dev"), ("libpq5",), unless=("pq-src",)),
     "prost-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src")),
-    "tonic-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src"), checked=False),
-    "tonic-prost-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src"), checked=False),
-    "protoc-rust": Requirement(("protobuf-compiler",), checked=False),
+    "tonic-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src")),
+    "tonic-prost-build": Requirement(("protobuf-compiler",), unless=("protoc-bin-vendored", "protobuf-src")),
+    "protoc-rust": Requirement(("protobuf-compiler",)),
     "protobuf-src": Requirement(("make", "g++")),  # plus cmake, through the cmake crate it builds with
     "bindgen": Requirement(("libclang-dev",)),  # libclang-dev pulls in clang's headers; the clang binary is not run
     # g++ because CMake enables C and C++ unless a project says otherwise (a C-only one builds without it).
@@ -55,7 +56,7 @@ TABLE: dict[str, Requirement] = {
     "lz4-sys": Requirement(),
     "bzip2-sys": Requirement(),
     "tikv-jemalloc-sys": Requirement(("make",)),
-    "jemalloc-sys": Requirement(("make",), checked=False),
+    "jemalloc-sys": Requirement(("make",)),  # the unmaintained 0.5.4 still builds on 1.95
     # sqlx compiles SQLite in (bundled); the lock lists sqlx-sqlite even for Postgres-only builds.
     "libsqlite3-sys": Requirement(("pkg-config", "libsqlite3-dev"), ("libsqlite3-0",), not_through=("sqlx-sqlite",)),
     "mysqlclient-sys": Requirement(("pkg-config", "default-libmysqlclient-dev"), ("libmariadb3",)),
@@ -98,9 +99,13 @@ def needs_from_lock(lock: Lock, active: Resolution, everything: Resolution) -> l
                 _walk(lock, key, via, reached, stop_at)
         return reached
 
+    # A library source below a crate asked for vendoring may be there for that request alone, on whatever
+    # path the walk reaches it (openssl-src under openssl-sys, reached through tokio-openssl as well).
+    vendorable = _sources_only_below(lock, vendoring_only)
+
     def surely(stop_at: set[str]) -> dict[str, str]:
         relaxed = reach((stop_at - vendoring_only) | VENDORED_SOURCES) if vendoring_only else {}
-        return {**relaxed, **reach(stop_at)}
+        return {**relaxed, **reach(stop_at | vendorable)}
 
     anywhere, certain = reach(set()), surely(uncertain)
     needs = []
@@ -115,6 +120,24 @@ def needs_from_lock(lock: Lock, active: Resolution, everything: Resolution) -> l
             sure = crate in surely(uncertain | avoided)
         needs.append(Need(crate, requirement, sure, certain.get(crate, anywhere[crate])))
     return needs
+
+
+def _sources_only_below(lock: Lock, crates: set[str]) -> set[str]:
+    """The library sources (VENDORED_SOURCES) every dependent of which is reached from `crates`."""
+    if not crates:
+        return set()
+    below: set[str] = set()
+    for crate in crates:
+        for package in lock.named(crate):
+            key = next(k for k, p in lock.packages.items() if p is package)
+            reached: dict[str, str] = {}
+            _walk(lock, key, crate, reached, set())
+            below |= set(reached)
+    dependents: dict[str, set[str]] = {}
+    for package in lock.packages.values():
+        for dep in package.dependencies:
+            dependents.setdefault(lock.packages[dep].name, set()).add(package.name)
+    return {source for source in VENDORED_SOURCES if source in below and dependents.get(source, set()) <= below}
 
 
 def starts(lock: Lock, active: Resolution) -> list[tuple[str, str]]:

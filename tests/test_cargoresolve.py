@@ -21,7 +21,8 @@ from generator.inspect import inspect_project
 
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
 SAMPLES = Path(__file__).resolve().parent.parent / "sample-crates"
-REAL_LOCKS = (MANIFESTS / "feature-edge", MANIFESTS / "vendoring-off", SAMPLES / "openssl-app")
+REAL_LOCKS = (MANIFESTS / "feature-edge", MANIFESTS / "vendoring-off", MANIFESTS / "vendoring-other-target",
+              SAMPLES / "openssl-app")
 GNU, MUSL = "x86_64-unknown-linux-gnu", "x86_64-unknown-linux-musl"
 
 
@@ -245,6 +246,7 @@ def _cargo(answer: Compiled) -> set[str]:
         (SAMPLES / "openssl-app", "openssl-app", ()),
         (MANIFESTS / "vendoring-off", "vaulty", ()),
         (MANIFESTS / "vendoring-off", "vaulty", ("vendored",)),
+        (MANIFESTS / "vendoring-other-target", "tlsy", ()),
         pytest.param(
             MANIFESTS / "feature-edge", "server", (),
             marks=pytest.mark.xfail(strict=True, reason="lock walk: pq-sys only 'unsure' (admin asks diesel for sqlite)"),
@@ -254,7 +256,7 @@ def _cargo(answer: Compiled) -> set[str]:
             marks=pytest.mark.xfail(strict=True, reason="lock walk: libsqlite3-sys only 'unsure' (server asks diesel for postgres)"),
         ),
     ],
-    ids=["openssl-app", "vendoring-off", "vendoring-on", "feature-edge-server", "feature-edge-admin"],
+    ids=["openssl-app", "vendoring-off", "vendoring-on", "vendoring-other-target", "feature-edge-server", "feature-edge-admin"],
 )
 def test_the_lock_walk_agrees_with_cargo(ask, root, package, wanted):
     assert _walk(root, package, wanted) == _cargo(answered(ask(root, package, *wanted)))

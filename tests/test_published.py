@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from generator.inspect import inspect_project
+from generator.syspackages import TABLE
 from tests import published
 from tests.published import published_crate  # noqa: F401  (fixture)
 
@@ -62,3 +64,16 @@ def test_scaffold_inspects_a_published_crate(published_crate):  # noqa: F811
     assert {b["name"] for b in facts["binaries"]} == {"mini-redis-cli", "mini-redis-server"}
     assert facts["default_binary"] == {"package": "mini-redis", "name": "mini-redis-server"}
     assert facts["lockfile"] is True
+
+
+def test_simple_http_server_tls_links_the_system_openssl(published_crate):  # noqa: F811
+    """Its `openssl` is vendored for cfg(windows) only, and reached through tokio-openssl as well: on Linux
+    the tls feature links the system library (tests/manifests/vendoring-other-target is the small shape)."""
+    crate = published_crate("simple-http-server", "0.8.1")
+    facts = inspect_project(crate)
+    openssl, vendored = TABLE["openssl-sys"], TABLE["openssl-src"]
+    with_tls = facts.system_packages(facts.default_binary, ("tls",))
+    assert set(openssl.build) <= set(with_tls.build) and set(openssl.runtime) <= set(with_tls.runtime)
+    assert not set(vendored.build) & set(with_tls.build), with_tls.build
+    plain = facts.system_packages(facts.default_binary)
+    assert not set(openssl.build + openssl.runtime) & set(plain.build + plain.runtime), plain

@@ -4,13 +4,14 @@ This is the fallback used where cargo cannot answer (tests/test_cargoresolve.py 
 so these tests run with cargo off PATH: the walk must stand on its own and say that it is the fallback.
 """
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from generator.inspect import inspect_project
 from generator.syspackages import TABLE, Requirement
-from tools.syspackages_check import REPORT, disagreements, read_report
+from tools.syspackages_check import REPORT, disagreements, read_report, report_lines
 
 TESTS = Path(__file__).resolve().parent
 MANIFESTS = TESTS / "manifests"
@@ -150,3 +151,40 @@ def test_the_report_check_rejects_an_entry_the_report_does_not_support(broken):
 def test_the_report_check_rejects_a_checked_entry_with_no_build():
     problems = disagreements({"no-such-sys": Requirement(("make",))}, read_report(REPORT))
     assert problems == ["no-such-sys: marked checked, but the report has no build of it"]
+
+
+def test_vendoring_asked_only_on_another_platform_keeps_the_system_library():
+    """simple-http-server 0.8.1: `openssl` vendored for cfg(windows) only, openssl-sys reached through another
+    crate as well (native-tls here, tokio-openssl there); Linux links libssl."""
+    lock = (MANIFESTS / "vendoring-other-target" / "Cargo.lock").read_text()
+    assert 'name = "openssl-src"' in lock  # the lock's edge, from the Windows dependency
+    found = packages(MANIFESTS / "vendoring-other-target")
+    assert {"pkg-config", "libssl-dev"} <= set(found.build)
+    assert "libssl3" in found.runtime
+    assert "perl" not in found.build
+
+
+@pytest.mark.parametrize("broken", [
+    Requirement(),  # the binary finds no CA certificates without ca-certificates
+    Requirement(runtime=("ca-certificates", "libfoo1")),  # no run had libfoo1
+])
+def test_the_report_check_rejects_a_runtime_entry_the_runs_do_not_support(broken):
+    problems = disagreements({"rustls-native-certs": broken}, read_report(REPORT))
+    assert problems and all(p.startswith("rustls-native-certs:") for p in problems), problems
+
+
+def test_the_report_check_rejects_a_runtime_package_the_binary_runs_without():
+    """A run without the package that succeeds means the table asks for more than the binary reads."""
+    report = read_report(REPORT)
+    runtime, outcomes = report["rustls-native-certs"]
+    report["rustls-native-certs"] = (runtime, [replace(o, ok=True) for o in outcomes])
+    problems = disagreements({"rustls-native-certs": TABLE["rustls-native-certs"]}, report)
+    assert len(problems) == 1 and "runs with nothing" in problems[0], problems
+
+
+def test_the_report_reads_back_what_it_wrote(tmp_path):
+    report = read_report(REPORT)
+    assert any(o.run_with is not None for _, outcomes in report.values() for o in outcomes)
+    copy = tmp_path / "report.md"
+    copy.write_text("\n".join(report_lines(report)) + "\n")
+    assert read_report(copy) == report

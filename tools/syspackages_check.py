@@ -10,7 +10,10 @@ or runs the build tool from build.rs) the script
    official image; it trusts the host CA bundle so cargo reaches the registry) with those packages,
    then with none of them, and with each alternative set the probe names (to find the smallest set);
 3. lists the packages owning the shared libraries the built binary links (`ldd` + `dpkg -S`), which
-   is what the runtime image must hold.
+   is what the runtime image must hold;
+4. for a rule about what the binary reads when it runs (the CA bundle), runs the built binary in the
+   runtime image (`debian:bookworm-slim`) with scaffold's runtime packages and without the one the
+   rule is about (the probes: tools/syspackages_probes.py).
 
 The report (docs/syspackages-report.md) is what the table's entries in generator/syspackages.py cite.
 
@@ -28,94 +31,21 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from generator.inspect import inspect_project
 from generator.syspackages import Requirement
+from tools.syspackages_probes import PROBES, Probe
 
 DOCKER = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker"
 IMAGE = "rust:1.95-slim-bookworm"
+RUN_IMAGE = "debian:bookworm-slim"
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "syspackages-report.md"
 _RUNTIME_MARK = "SCAFFOLD-RUNTIME-PACKAGES:"
+_SAYS_MARK = "SCAFFOLD-PROBE-SAYS:"
 # What every glibc binary links: provided by the runtime images already (runtimes.py `provides`).
 _BASE_LIBS = {"libc6", "libgcc-s1"}
-
-
-@dataclass(frozen=True)
-class Probe:
-    crate: str  # the table key it checks
-    cost: int  # rough minutes on 2 shared cores: cheap probes run first
-    dependencies: str  # [dependencies] lines
-    main: str  # src/main.rs: uses the crate so the library is really linked
-    build_dependencies: str = ""
-    build_rs: str = ""
-    files: dict[str, str] = field(default_factory=dict)
-    alternatives: tuple[tuple[str, ...], ...] = ()  # other package sets worth trying (a smaller one)
-
-
-_PROTO = 'syntax = "proto3";\npackage probe;\nmessage Ping { string text = 1; }\n'
-_CMAKE = (
-    "cmake_minimum_required(VERSION 3.10)\nproject(probe C)\n"
-    "add_library(probe STATIC probe.c)\ninstall(TARGETS probe DESTINATION lib)\n"
-)
-
-PROBES: tuple[Probe, ...] = (
-    Probe("libsqlite3-sys", 1, 'libsqlite3-sys = "0.30"',
-          'fn main() { println!("{}", unsafe { libsqlite3_sys::sqlite3_libversion_number() }); }'),
-    Probe("libudev-sys", 1, 'libudev-sys = "0.1"',
-          'fn main() { println!("{}", unsafe { libudev_sys::udev_new() }.is_null()); }'),
-    Probe("libdbus-sys", 1, 'libdbus-sys = "0.2"',
-          'fn main() { println!("{}", unsafe { libdbus_sys::dbus_threads_init_default() }); }'),
-    Probe("openssl-sys", 1, 'openssl-sys = "0.9"',
-          'fn main() { println!("{}", unsafe { openssl_sys::OpenSSL_version_num() }); }'),
-    Probe("pq-sys", 1, 'pq-sys = "0.7"', 'fn main() { println!("{}", unsafe { pq_sys::PQlibVersion() }); }'),
-    Probe("mysqlclient-sys", 1, 'mysqlclient-sys = "0.4"',
-          'fn main() { println!("{}", unsafe { mysqlclient_sys::mysql_get_client_version() }); }'),
-    Probe("zstd-sys", 2, 'zstd-sys = "2"', 'fn main() { println!("{}", unsafe { zstd_sys::ZSTD_versionNumber() }); }'),
-    Probe("lz4-sys", 1, 'lz4-sys = "1"', 'fn main() { println!("{}", unsafe { lz4_sys::LZ4_versionNumber() }); }'),
-    Probe("bzip2-sys", 1, 'bzip2-sys = "0.1"',
-          'fn main() { println!("{:p}", bzip2_sys::BZ2_bzCompressEnd as *const ()); }'),
-    Probe("ring", 2, 'ring = "0.17"',
-          'fn main() { println!("{:?}", ring::digest::digest(&ring::digest::SHA256, b"x")); }'),
-    Probe("tikv-jemalloc-sys", 3, 'tikv-jemallocator = "0.6"',
-          "#[global_allocator]\nstatic A: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;\n"
-          'fn main() { println!("{}", vec![1u8; 10].len()); }'),
-    Probe("prost-build", 3, 'prost = "0.13"',
-          'mod probe { include!(concat!(env!("OUT_DIR"), "/probe.rs")); }\n'
-          'fn main() { println!("{:?}", probe::Ping { text: "x".into() }); }',
-          build_dependencies='prost-build = "0.13"',
-          build_rs='fn main() { prost_build::compile_protos(&["probe.proto"], &["."]).unwrap(); }',
-          files={"probe.proto": _PROTO}),
-    Probe("cmake", 2, "",
-          'extern "C" { fn probe_one() -> i32; }\nfn main() { println!("{}", unsafe { probe_one() }); }',
-          build_dependencies='cmake = "0.1"',
-          build_rs='fn main() {\n    let dst = cmake::build("native");\n'
-                   '    println!("cargo:rustc-link-search=native={}/lib", dst.display());\n'
-                   '    println!("cargo:rustc-link-lib=static=probe");\n}',
-          files={"native/CMakeLists.txt": _CMAKE, "native/probe.c": "int probe_one(void) { return 1; }\n"},
-          alternatives=(("cmake", "make"),)),
-    Probe("bindgen", 3, "",
-          'mod b { include!(concat!(env!("OUT_DIR"), "/b.rs")); }\nfn main() { println!("{}", b::PROBE_N); }',
-          build_dependencies='bindgen = "0.71"',
-          build_rs='fn main() {\n    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());\n'
-                   '    bindgen::Builder::default().header("wrapper.h").generate().unwrap()'
-                   '.write_to_file(out.join("b.rs")).unwrap();\n}',
-          files={"wrapper.h": "#include <stdint.h>\n#define PROBE_N 7\nint32_t probe_add(int32_t a, int32_t b);\n"},
-          alternatives=(("libclang-dev",),)),
-    Probe("aws-lc-sys", 4, 'aws-lc-rs = "1"',
-          'fn main() { println!("{:?}", aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"x")); }'),
-    Probe("cxx-build", 4, 'cxx = "1"',
-          '#[cxx::bridge]\nmod ffi { extern "Rust" { fn one() -> i32; } }\nfn one() -> i32 { 1 }\n'
-          'fn main() { println!("{}", one()); }',
-          build_dependencies='cxx-build = "1"', build_rs='fn main() { cxx_build::bridge("src/main.rs").compile("probe"); }'),
-    Probe("openssl-src", 6, 'openssl-sys = { version = "0.9", features = ["vendored"] }',
-          'fn main() { println!("{}", unsafe { openssl_sys::OpenSSL_version_num() }); }',
-          alternatives=(("make",),)),
-    Probe("librocksdb-sys", 25, 'rocksdb = { version = "0.23", default-features = false }',
-          'fn main() { let o = rocksdb::Options::default(); drop(o); println!("ok"); }'),
-    Probe("protobuf-src", 20, 'protobuf-src = "2"', 'fn main() { println!("{}", protobuf_src::protoc().display()); }'),
-)
 
 
 @dataclass(frozen=True)
@@ -125,6 +55,16 @@ class Outcome:
     seconds: float
     detail: str  # the telling error line, or the runtime packages the binary links
     linked: tuple[str, ...] = ()  # packages owning the shared libraries the built binary links (libc's left out)
+    run_with: tuple[str, ...] | None = None  # packages of the runtime image it ran in; None: run in the build image
+
+    @property
+    def result(self) -> str:
+        return ("runs" if self.run_with is not None else "builds") if self.ok else "FAILS"
+
+    @property
+    def built_with(self) -> str:
+        packages = " ".join(self.packages) or "(none)"
+        return packages if self.run_with is None else f"{packages}; runs with {' '.join(self.run_with) or '(none)'}"
 
 
 Runner = Callable[[Path, Path, str], tuple[int, str]]  # (context, Dockerfile, tag) -> (exit code, output)
@@ -164,11 +104,25 @@ def scaffold_packages(root: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return system.build, system.runtime
 
 
-def dockerfile(packages: tuple[str, ...]) -> str:
-    install = (
-        [f"RUN apt-get update && apt-get install -y --no-install-recommends {' '.join(packages)} && rm -rf /var/lib/apt/lists/*"]
-        if packages else []
-    )
+def _install(packages: tuple[str, ...]) -> list[str]:
+    return ([f"RUN apt-get update && apt-get install -y --no-install-recommends {' '.join(packages)} && rm -rf /var/lib/apt/lists/*"]
+            if packages else [])
+
+
+def dockerfile(packages: tuple[str, ...], run_with: tuple[str, ...] | None = None) -> str:
+    """Build the probe with `packages`; run it in the build image, or (`run_with`) in the runtime image
+    with those packages only."""
+    if run_with is not None:
+        return "\n".join([
+            f"FROM {IMAGE} AS build", *_install(packages), "WORKDIR /probe", "COPY . .",
+            "RUN --mount=type=cache,id=scaffold-syscheck-registry,target=/usr/local/cargo/registry,sharing=shared \\",
+            "    cargo build --release --locked",
+            f"FROM {RUN_IMAGE}", *_install(run_with),
+            "COPY --from=build /probe/target/release/probe /usr/local/bin/probe",
+            f'RUN said="$(/usr/local/bin/probe)" && echo "{_SAYS_MARK} $said"',
+            "",
+        ])
+    install = _install(packages)
     # On a merged-/usr system dpkg knows a library by the path its package ships (/lib/... or
     # /usr/lib/...), which need not be the one ldd prints: look the file up by its real name.
     linked = ("for f in $(ldd target/release/probe | awk '/=> \\//{print $3}'); do "
@@ -188,18 +142,23 @@ def dockerfile(packages: tuple[str, ...]) -> str:
     ])
 
 
-def build(root: Path, packages: tuple[str, ...], tag: str, run: Runner = docker_build) -> Outcome:
-    """Build the probe at `root` on the rust image with `packages` installed first."""
-    (root / "Dockerfile.probe").write_text(dockerfile(packages))
+def build(root: Path, packages: tuple[str, ...], tag: str, run: Runner = docker_build,
+          run_with: tuple[str, ...] | None = None) -> Outcome:
+    """Build the probe at `root` on the rust image with `packages` installed first (and run it in the
+    runtime image with `run_with` installed)."""
+    (root / "Dockerfile.probe").write_text(dockerfile(packages, run_with))
     (root / ".dockerignore").write_text("target\nDockerfile.probe\n")
     t0 = time.monotonic()
     code, out = run(root, root / "Dockerfile.probe", tag)
     seconds = time.monotonic() - t0
+    if code == 0 and run_with is not None:
+        said = re.findall(rf"{_SAYS_MARK} ([^\n]*)", out)
+        return Outcome(packages, True, seconds, said[-1] if said else "", run_with=run_with)
     if code == 0:
         marks = re.findall(rf"{_RUNTIME_MARK} ([^\n]*)", out)
         linked = tuple(sorted(set(marks[-1].split()) - _BASE_LIBS)) if marks else ()
         return Outcome(packages, True, seconds, "links " + (", ".join(linked) or "nothing beyond libc"), linked)
-    return Outcome(packages, False, seconds, _error_line(out))
+    return Outcome(packages, False, seconds, _error_line(out), run_with=run_with)
 
 
 def _error_line(out: str) -> str:
@@ -219,6 +178,9 @@ def check(probe: Probe) -> tuple[tuple[str, ...], list[Outcome]]:
         root = write_probe(probe, Path(tmp) / "probe")
         build_packages, runtime = scaffold_packages(root)
         tag = f"scaffold-syscheck/{probe.crate}:{int(time.time())}"
+        if probe.runs_without:
+            runs = [runtime, tuple(p for p in runtime if p != probe.runs_without)]
+            return runtime, [build(root, build_packages, tag, run_with=r) for r in runs]
         sets = [build_packages, ()] if build_packages else [()]
         sets += [alt for alt in probe.alternatives if alt not in sets]
         return runtime, [build(root, packages, tag) for packages in sets]
@@ -233,7 +195,8 @@ def report_lines(results: dict[str, tuple[tuple[str, ...], list[Outcome]]]) -> l
         "really uses the crate (calls into the library or runs the build tool from build.rs). `scaffold` is",
         "what `scaffold init` installs for the probe; each row is one build with that set of packages;",
         "`links` lists the packages owning the shared libraries the built binary links (the runtime image",
-        "needs them; libc6 and libgcc-s1 left out).",
+        "needs them; libc6 and libgcc-s1 left out). A row that `runs with` packages ran the built binary in",
+        f"`{RUN_IMAGE}` with only those installed (a rule about what the binary reads at run time).",
         "",
         "| crate | scaffold installs (build / runtime) | packages built with | result | seconds | detail |",
         "|---|---|---|---|---|---|",
@@ -242,8 +205,8 @@ def report_lines(results: dict[str, tuple[tuple[str, ...], list[Outcome]]]) -> l
         for i, o in enumerate(outcomes):
             installs = f"{' '.join(outcomes[0].packages) or '-'} / {' '.join(runtime) or '-'}" if i == 0 else ""
             lines.append(
-                f"| {crate if i == 0 else ''} | {installs} | {' '.join(o.packages) or '(none)'} | "
-                f"{'builds' if o.ok else 'FAILS'} | {o.seconds:.0f} | {o.detail.replace('|', '/')} |"
+                f"| {crate if i == 0 else ''} | {installs} | {o.built_with} | "
+                f"{o.result} | {o.seconds:.0f} | {o.detail.replace('|', '/')} |"
             )
     return lines
 
@@ -258,16 +221,30 @@ def disagreements(table: Mapping[str, Requirement], report: Mapping[str, tuple[t
             problems.append(f"{crate}: marked checked, but the report has no build of it")
             continue
         outcomes = report[crate][1]
+        runs = [o for o in outcomes if o.run_with is not None]
+        if runs:
+            problems += _run_disagreements(crate, requirement, runs)
         first = outcomes[0]
         libraries = set(requirement.runtime) - {"ca-certificates"}  # read at run time, not linked
         if not first.ok or not set(requirement.build) <= set(first.packages):
             problems.append(f"{crate}: the report built it with {' '.join(first.packages) or 'nothing'} "
                             f"({'builds' if first.ok else 'FAILS'}), the table asks for {' '.join(requirement.build) or 'nothing'}")
-        elif not requirement.build and any(not o.ok for o in outcomes if not o.packages):
+        elif not requirement.build and any(not o.ok for o in outcomes if not o.packages and o.run_with is None):
             problems.append(f"{crate}: the report shows the build fails without packages, the table asks for none")
         elif not libraries <= set(first.linked):
             problems.append(f"{crate}: runtime {' '.join(sorted(libraries))}, but the binary links {' '.join(first.linked) or 'nothing'}")
     return problems
+
+
+def _run_disagreements(crate: str, requirement: Requirement, runs: list[Outcome]) -> list[str]:
+    """The binary must run with the entry's runtime packages, and fail without each of them."""
+    needed = set(requirement.runtime)
+    with_all = [o for o in runs if o.run_with is not None and needed <= set(o.run_with)]
+    if not with_all or not all(o.ok for o in with_all):
+        return [f"{crate}: the report has no run with {' '.join(sorted(needed)) or 'nothing'} that succeeds"]
+    needless = [o for o in runs if o.ok and o not in with_all]
+    return [f"{crate}: the report shows it runs with {' '.join(o.run_with or ()) or 'nothing'}, "
+            f"the table asks for {' '.join(requirement.runtime)}" for o in needless]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -286,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         runtime, outcomes = check(probe)
         results[probe.crate] = (runtime, outcomes)
         for o in outcomes:
-            print(f"    {' '.join(o.packages) or '(none)'}: {'builds' if o.ok else 'FAILS'} in {o.seconds:.0f}s; {o.detail}", flush=True)
+            print(f"    {o.built_with}: {o.result} in {o.seconds:.0f}s; {o.detail}", flush=True)
         ns.report.write_text("\n".join(report_lines(results)) + "\n")
     return 0
 
@@ -299,16 +276,18 @@ def read_report(report: Path) -> dict[str, tuple[tuple[str, ...], list[Outcome]]
     crate = ""
     for line in report.read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) != 6 or cells[3] not in ("builds", "FAILS"):
+        if len(cells) != 6 or cells[3] not in ("builds", "runs", "FAILS"):
             continue
         crate = cells[0] or crate
         if cells[0]:
             runtime = cells[1].split(" / ")[1] if " / " in cells[1] else "-"
             results[crate] = (tuple(runtime.split()) if runtime != "-" else (), [])
-        packages = () if cells[2] == "(none)" else tuple(cells[2].split())
+        built, _, ran = cells[2].partition("; runs with ")
+        packages = () if built == "(none)" else tuple(built.split())
+        run_with = None if not ran else () if ran == "(none)" else tuple(ran.split())
         linked = tuple(cells[5].removeprefix("links ").split(", ")) if cells[5].startswith("links ") else ()
         linked = () if linked == ("nothing beyond libc",) else linked
-        results[crate][1].append(Outcome(packages, cells[3] == "builds", float(cells[4]), cells[5], linked))
+        results[crate][1].append(Outcome(packages, cells[3] != "FAILS", float(cells[4]), cells[5], linked, run_with))
     return results
 
 

@@ -442,3 +442,14 @@ def context_files(docker):
 def port() -> int:
     """A free TCP port on 127.0.0.1 (publish with 127.0.0.1:PORT:CONTAINER only)."""
     return free_port()
+
+
+def channels_image(docker: DockerTest) -> str:
+    """The channels stand-in under a `rust:<X>-slim-bookworm` name of this test's own: the RUST_VERSION to build with."""
+    version = f"channels-{docker.run_id}"
+    tag = f"rust:{version}-slim-bookworm"
+    source = f"{baseimages.RUST_CHANNELS_REPO}:{baseimages.host_toolchain().short}"
+    res = docker.engine.cmd("tag", source, tag)
+    assert res.returncode == 0, res.stderr
+    docker.images.append(tag)
+    return version

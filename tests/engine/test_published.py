@@ -13,6 +13,12 @@ hand: its arguments, its port, its healthcheck and its user all come from the ge
   protocol, not HTTP, so its healthcheck is a TCP connect (``--healthcheck tcp``) and the test speaks
   that protocol through the published port. Its crate ships a Dockerfile and .dockerignore of its
   own; ``--force`` replaces them.
+- simple-http-server with its ``tls`` feature (``--features tls``) links the system OpenSSL: scaffold
+  finds openssl-sys in Cargo.lock, installs pkg-config and libssl-dev to build and libssl3 to run, and
+  the test checks the running binary links a library of each runtime package it installed. Its
+  ``rust-toolchain`` file pins ``stable``, which rustup downloads in the generated toolchain layer on
+  the official image; here no toolchain can be downloaded, so it is built on the NOT FAITHFUL channels
+  stand-in (the host toolchain also registered as ``stable``).
 
 mini-redis binds 127.0.0.1 in code, so it is no "reachable" case; it is fetched and inspected in
 tests/test_published.py.
@@ -21,6 +27,7 @@ tests/test_published.py.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -31,7 +38,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.conftest import DockerTest, free_port
+from generator.inspect import inspect_project
+from tests.engine.conftest import DockerTest, channels_image, free_port
 from tests.published import private_copy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,6 +52,8 @@ class Server:
     version: str  # a release with a Cargo.lock whose dependencies build on the host's Rust
     init_flags: tuple[str, ...]  # everything the server needs to run, as scaffold flags
     port: int  # the port it is told to listen on inside the container, on every interface
+    features: tuple[str, ...] = ()  # given to scaffold as --features
+    channels: bool = False  # built on the channels stand-in: its toolchain file names a channel
 
 
 SFZ = Server(
@@ -52,6 +62,12 @@ SFZ = Server(
      "--node-arg=--bind", "--node-arg=0.0.0.0", "--node-arg=--port", "--node-arg={{ http_port }}",
      "--node-arg={{ data_dir }}"),
     8080,
+)
+SIMPLE_HTTP = Server(
+    "simple-http-server", "0.8.1",
+    ("--http-port", "8080", "--healthcheck", "http", "--health-path", "/",
+     "--node-arg=--port", "--node-arg={{ http_port }}", "--node-arg={{ data_dir }}"),
+    8080, features=("tls",), channels=True,
 )
 BORE = Server("bore-cli", "0.6.0", ("--force", "--http-port", "7835", "--healthcheck", "tcp", "--node-arg", "server"), 7835)
 
@@ -73,13 +89,16 @@ def published_image(engine, base_images, tmp_path_factory):
             crate = private_copy(server.crate, server.version, tmp_path_factory.mktemp("published"))
             init = subprocess.run(
                 [sys.executable, "-m", "generator.main", "init", str(crate), "--no-input", "-q", "--nodes", "1",
-                 "--host-port", str(free_port()), *server.init_flags],
+                 "--host-port", str(free_port()), *server.init_flags,
+                 *(f"--features={feature}" for feature in server.features)],
                 capture_output=True, text=True, cwd=REPO,
             )
             assert init.returncode == 0, init.stderr
             tag = run_docker.tag(server.crate)
-            res = run_docker.build(crate, crate / "Dockerfile", tag, timeout=1800)
-            print(f"\n[published] {server.crate} {server.version}: built in {res.duration / 60:.1f} min", end="")
+            args = {"RUST_VERSION": channels_image(run_docker)} if server.channels else None
+            res = run_docker.build(crate, crate / "Dockerfile", tag, build_args=args, timeout=1800)
+            where = " on the NOT FAITHFUL channels stand-in" if server.channels else ""
+            print(f"\n[published] {server.crate} {server.version}: built in {res.duration / 60:.1f} min{where}", end="")
             built[server] = (Generated(crate, tag), res.returncode, res.output[-4000:])
         generated, returncode, output = built[server]
         assert returncode == 0, f"{server.crate} {server.version} did not build:\n{output}"
@@ -181,3 +200,32 @@ def test_bore_server_started_by_the_generated_compose_file_answers_its_protocol(
     assert 1024 <= message["Hello"] <= 65535, message
     state = docker.engine.cmd("inspect", "--format", "{{.State.Running}}", started.container).stdout.strip()
     assert state == "true"
+
+
+def _installs(dockerfile: str) -> list[tuple[str, ...]]:
+    """The packages of each `apt-get install` in the Dockerfile, in stage order."""
+    return [tuple(m.split()) for m in re.findall(r"apt-get install -y --no-install-recommends ([^\\&\n]+)", dockerfile)]
+
+
+def test_simple_http_server_with_tls_links_the_system_openssl_scaffold_installs(docker, compose_bin, published_image, tmp_path):
+    generated = published_image(SIMPLE_HTTP)
+    facts = inspect_project(generated.crate)
+    system = facts.system_packages(facts.default_binary, SIMPLE_HTTP.features)
+    assert system.build and system.runtime, system
+    assert all("openssl-sys" in system.why(p) for p in (*system.build, *system.runtime)), system.needed_by
+    assert _installs((generated.crate / "Dockerfile").read_text()) == [system.build, system.runtime]
+
+    started = compose_up(docker, generated, tmp_path)  # healthy: GET / on the container's own address
+    with urllib.request.urlopen(f"http://127.0.0.1:{started.host_port}/", timeout=10) as resp:
+        assert resp.status == 200
+        assert b"<html" in resp.read(4096).lower()
+    # The packages owning the shared libraries the running binary links (dpkg knows a file by the path
+    # its package ships, which on merged /usr need not be the one ldd prints).
+    script = ("for f in $(ldd /usr/local/bin/simple-http-server | awk '/=> \\//{print $3}'); do "
+              "dpkg -S \"*/$(basename \"$(realpath \"$f\")\")\"; done | cut -d: -f1 | sort -u")
+    linked = docker.engine.cmd("exec", started.container, "sh", "-c", script)
+    assert linked.returncode == 0, linked.stderr
+    libraries = set(linked.stdout.split()) - {"libc6", "libgcc-s1"}  # in every runtime image
+    assert libraries and libraries <= set(system.runtime), (libraries, system.runtime)
+    installed = docker.engine.cmd("exec", started.container, "dpkg-query", "-W", "-f", "${Status}\n", *system.runtime)
+    assert installed.stdout.split("\n")[:-1] == ["install ok installed"] * len(system.runtime), installed.stdout

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.images import baseimages
+from tests.engine.conftest import channels_image
 
 pytestmark = pytest.mark.docker
 
@@ -39,17 +39,6 @@ def _scaffold(crate: Path, *args: str) -> None:
         capture_output=True, text=True, cwd=REPO, timeout=120,
     )
     assert result.returncode == 0, result.stderr
-
-
-def _channels_image(docker) -> str:
-    """The channels stand-in under a `rust:<X>-slim-bookworm` name of this test's own: the RUST_VERSION to build with."""
-    version = f"channels-{docker.run_id}"
-    tag = f"rust:{version}-slim-bookworm"
-    source = f"{baseimages.RUST_CHANNELS_REPO}:{baseimages.host_toolchain().short}"
-    res = docker.engine.cmd("tag", source, tag)
-    assert res.returncode == 0, res.stderr
-    docker.images.append(tag)
-    return version
 
 
 def _image_id(docker, tag: str) -> str:
@@ -98,7 +87,7 @@ def test_channel_toolchain_layer_is_reused_across_a_source_edit(docker, base_ima
         (crate / "rust-toolchain.toml").unlink()
         _scaffold(crate, "--rust-version", "stable")
         step = "rustup toolchain install --no-self-update --profile minimal"
-    args = {"RUST_VERSION": _channels_image(docker)}
+    args = {"RUST_VERSION": channels_image(docker)}
     stage, app = docker.tag("channel-stage"), docker.tag("channel-app")
 
     ids, outputs = [], []

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .check_dockerignore import ignored
+from .ignorepatterns import ignored
 from .manifest import Package
 from .tomlfile import load_toml
 from .workspace import Workspace

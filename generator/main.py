@@ -136,7 +136,6 @@ def init_command(
     """Write Dockerfile, .dockerignore and docker-compose.yml for a Rust project (asks on a terminal)."""
     with _handled_errors():
         from . import pipeline
-        from .summary import init_summary
         from .templateset import load_template_set
 
         if not no_input and not _on_terminal():
@@ -169,6 +168,7 @@ def init_command(
             typer.echo(f"{status:>9}  {written}")
         if not quiet:
             from .preflight import preflight
+            from .summary import init_summary
 
             elsewhere = output_dir if generated.plan.context.path != "." else None
             for line in init_summary(generated.plan, generated.notes, preflight(), elsewhere):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .buildinputs import compiled_members, reincludes
-from .check_dockerignore import patterns_of
+from .ignorepatterns import patterns_of
 from .inspect import Binary, ProjectFacts
 
 

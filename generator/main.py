@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from pathlib import Path
@@ -68,8 +69,24 @@ class _OneLineErrors(_PlainFlags, TyperGroup):
         sys.exit(status if isinstance(status, int) else 0)
 
 
+class _Scaffold(typer.Typer):
+    """Builds only the command the command line names: typer converts every command's options (three
+    commands carry all the answer flags) before it parses anything, and a run needs one of them."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        argv = kwargs.get("args", args[0] if args else sys.argv[1:])
+        named = argv[0] if argv else None
+        commands = [c for c in self.registered_commands if c.name == named]
+        groups = [g for g in self.registered_groups if g.name == named]
+        if not commands and not groups:
+            return super().__call__(*args, **kwargs)  # help, --version, a mistyped command: the whole group
+        narrowed = copy.copy(self)
+        narrowed.registered_commands, narrowed.registered_groups = commands, groups
+        return typer.Typer.__call__(narrowed, *args, **kwargs)
+
+
 templates_app = typer.Typer(cls=_OneLineErrors, no_args_is_help=True, help="Work with template sets.", context_settings=_HELP_OPTIONS)
-app = typer.Typer(
+app = _Scaffold(
     cls=_OneLineErrors,
     pretty_exceptions_enable=False,
     no_args_is_help=True,

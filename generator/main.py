@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import sys
 from pathlib import Path
@@ -78,11 +79,15 @@ class _Scaffold(typer.Typer):
         named = argv[0] if argv else None
         commands = [c for c in self.registered_commands if c.name == named]
         groups = [g for g in self.registered_groups if g.name == named]
-        if not commands and not groups:
-            return super().__call__(*args, **kwargs)  # help, --version, a mistyped command: the whole group
         narrowed = copy.copy(self)
-        narrowed.registered_commands, narrowed.registered_groups = commands, groups
-        return typer.Typer.__call__(narrowed, *args, **kwargs)
+        if commands or groups:  # else help, --version, a mistyped command: the whole group
+            narrowed.registered_commands, narrowed.registered_groups = commands, groups
+        try:
+            return typer.Typer.__call__(narrowed, *args, **kwargs)
+        finally:
+            # The program ends here and its memory goes with it: the collector's pass at exit need not walk
+            # every object of the modules loaded.
+            gc.freeze()
 
 
 templates_app = typer.Typer(cls=_OneLineErrors, no_args_is_help=True, help="Work with template sets.", context_settings=_HELP_OPTIONS)

@@ -56,6 +56,8 @@ _PRUNE = {"target", ".git", "node_modules"}
 
 @dataclass(frozen=True)
 class Query:
+    """One question for cargo: what `cargo build -p PACKAGE` compiles for `target`."""
+
     root: Path  # the workspace root (where Cargo.lock is)
     package: str
     features: tuple[str, ...] = ()  # the binary's required-features included
@@ -97,6 +99,8 @@ class Compiled:
 
 @dataclass(frozen=True)
 class Unanswered:
+    """Why cargo could not answer (the lock walk answers instead)."""
+
     reason: str  # one line, to tell the user why the lock walk was used instead
 
 

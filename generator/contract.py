@@ -57,6 +57,8 @@ class NodeView:
 
 @dataclass(frozen=True)
 class ClusterView:
+    """The whole cluster as templates see it."""
+
     nodes: tuple[NodeView, ...]
     http_port: int
     raft_port: int

@@ -51,6 +51,8 @@ _CLIENT_WORDS = re.compile(r"(?i)db|database|postgres|mysql|redis|sql|mongo|cach
 
 @dataclass(frozen=True)
 class Finding:
+    """A loopback address the binary would listen on, and where it was found."""
+
     line: int
     address: str
     key: str | None = None  # the config key that sets it (config files)

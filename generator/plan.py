@@ -44,6 +44,8 @@ PLAN_CHANGED_IN = "0.1.0"  # the scaffold release whose plan templates must be p
 
 @dataclass(frozen=True)
 class BuildPlan:
+    """The whole plan: what templates read as `plan`."""
+
     schema_version: int
     generator_version: str
     package: str  # the package and binary the plan is for

@@ -39,6 +39,8 @@ class _PlanUndefined(jinja2.StrictUndefined):
 
 @dataclass(frozen=True)
 class RenderedFile:
+    """One output file's name and content, rendered in memory."""
+
     name: str
     content: str
 

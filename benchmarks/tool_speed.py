@@ -90,6 +90,7 @@ def _tool(name: str) -> str:
 
 def compare_templates(runs: int) -> dict:
     """Every case against cookiecutter and copier, in paired runs of this session."""
+    compileall.compile_dir(REPO / "generator", quiet=1)  # what pip does at install
     templates = REPO / "benchmarks" / "templates"
     scaffold = [sys.executable, "-m", "generator.main"]
     cookiecutter, copier = _tool("cookiecutter"), _tool("copier")
@@ -135,7 +136,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    compileall.compile_dir(REPO / "generator", quiet=1)  # what pip does at install
     results = compare_templates(args.runs)
     with tempfile.TemporaryDirectory() as tmp:
         workspace = big_workspace(Path(tmp) / "workspace", 100)

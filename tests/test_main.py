@@ -419,3 +419,21 @@ def test_help_loads_no_pipeline(command, tmp_path):
 def test_inspect_loads_no_planner_or_renderer(sample, tmp_path):
     loaded = loaded_modules("inspect", str(sample("raft-node")), tmp_path=tmp_path)
     assert not {*_CHECKS, *_WIZARD, "generator.plan", "generator.render", "generator.update"} & loaded
+
+
+def test_the_program_collects_garbage_after_loading_and_an_importer_keeps_its_collector_as_it_was():
+    probe = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('collecting', gc.isenabled(), gc.get_freeze_count() > 0, file=sys.stderr))\n"
+        "{setup}from generator.main import app\n"
+        "{run}"
+    )
+    runs = {
+        "program": probe.format(setup="sys.argv[0] = 'scaffold'\n", run="app(['--version'])\n"),
+        "importer": probe.format(setup="", run=""),
+    }
+    seen = {}
+    for name, code in runs.items():
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+        seen[name] = result.stderr.strip().splitlines()[-1]
+    assert seen == {"program": "collecting True True", "importer": "collecting True False"}

@@ -12,12 +12,17 @@ cargo resolves the dependency graph) and filled (warm); `inspect`; `--help`. coo
 the same Dockerfile, .dockerignore and compose file for sample-crates/raft-node, with the values given
 instead of found by inspection; for `--help` they print their own help.
 
+scaffold runs as pip installs it, from byte-compiled modules (pip compiles a package's modules when it
+installs it, as it did cookiecutter's and copier's): the checkout's generator/ is compiled first, since
+from a source checkout with PYTHONDONTWRITEBYTECODE set every run would compile every module again.
+
 Usage: python benchmarks/tool_speed.py [--runs N]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import resource
@@ -85,6 +90,7 @@ def _tool(name: str) -> str:
 
 def compare_templates(runs: int) -> dict:
     """Every case against cookiecutter and copier, in paired runs of this session."""
+    compileall.compile_dir(REPO / "generator", quiet=1)  # what pip does at install
     templates = REPO / "benchmarks" / "templates"
     scaffold = [sys.executable, "-m", "generator.main"]
     cookiecutter, copier = _tool("cookiecutter"), _tool("copier")

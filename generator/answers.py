@@ -49,6 +49,8 @@ CustomValue = str | int | bool | tuple[str, ...]
 
 @dataclass(frozen=True)
 class Answers:
+    """Every answer, resolved: the defaults here are the built-in ones (validate checks a whole set)."""
+
     package: str | None = None
     bin: str | None = None
     features: tuple[str, ...] = ()

@@ -37,6 +37,8 @@ BinaryAsker = Callable[[Sequence[Binary], "Binary | None"], Binary]
 
 @dataclass(frozen=True)
 class Layer:
+    """The answers one source gives, by question name."""
+
     source: str  # "flags", "--data", "answers file", "user defaults"
     values: Mapping[str, CustomValue]
 
@@ -54,6 +56,8 @@ class StoredAnswers:
 
 @dataclass(frozen=True)
 class Resolution:
+    """The answers resolved from the layers, and where each came from."""
+
     answers: Answers
     sources: Mapping[str, str]  # question -> the layer it came from, "inspected", "default" or "wizard"
     warnings: tuple[str, ...]

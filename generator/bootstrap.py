@@ -18,6 +18,8 @@ from .errors import UsageError
 
 @dataclass(frozen=True)
 class Bootstrap:
+    """The one-shot run once every node is healthy (`--bootstrap-command`)."""
+
     service: str  # `<name>-bootstrap`
     image: str  # the app's image, or --bootstrap-image
     own_image: bool  # the app's image (built by the first node's service: never pulled)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .check_dockerignore import ignored
+from .ignorepatterns import ignored
 from .manifest import Package
 from .tomlfile import load_toml
 from .workspace import Workspace
@@ -42,6 +42,8 @@ _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
 
 @dataclass(frozen=True)
 class BuildInput:
+    """A file or folder the build reads besides the Rust sources (include_bytes! and the like)."""
+
     path: str  # relative to the context root, forward slashes
     folder: bool  # read as a whole folder (migrate!, rerun-if-changed on a folder)
     how: str  # "include_str!", "include_bytes!", "include!", "sqlx::migrate!" or "rerun-if-changed"
@@ -56,6 +58,8 @@ class BuildInput:
 
 @dataclass(frozen=True)
 class BuildInputs:
+    """What the members' sources read, found by scanning them."""
+
     inputs: tuple[BuildInput, ...]
     warnings: tuple[str, ...]  # paths outside the context, a scan cut short
 
@@ -66,6 +70,8 @@ class BuildInputs:
 
 @dataclass(frozen=True)
 class ReIncludes:
+    """What the generated .dockerignore must let back into the build context."""
+
     lines: tuple[str, ...]  # `!path` lines, to come after every generated pattern (the last match wins)
     warnings: tuple[str, ...]  # one per re-included file: it is sent to the build, and maybe into the image
 

@@ -27,7 +27,8 @@ configures:
 - cargo runs rustc to learn the target's cfg values, and it would run it through a
   `build.rustc-wrapper` from the project's .cargo/config.toml: the wrapper variables are set empty
   and RUSTC names the host's rustc, which override the project's `build.rustc*` settings.
-Answers are cached by a hash of everything they depend on; a failure is not cached.
+Answers are cached by a hash of everything they depend on; a failure is not cached. The pinned toolchain
+and `cargo -V` are remembered too, by the identity of every file that decides them (`_toolchain_files`).
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ _PRUNE = {"target", ".git", "node_modules"}
 
 @dataclass(frozen=True)
 class Query:
+    """One question for cargo: what `cargo build -p PACKAGE` compiles for `target`."""
+
     root: Path  # the workspace root (where Cargo.lock is)
     package: str
     features: tuple[str, ...] = ()  # the binary's required-features included
@@ -96,6 +99,8 @@ class Compiled:
 
 @dataclass(frozen=True)
 class Unanswered:
+    """Why cargo could not answer (the lock walk answers instead)."""
+
     reason: str  # one line, to tell the user why the lock walk was used instead
 
 
@@ -109,12 +114,18 @@ def compiled_crates(query: Query, *, timeout: float = TIMEOUT, cache_dir: Path |
     """The crates `cargo build -p PKG` compiles for `query.target`, or why cargo cannot say offline."""
     if shutil.which("cargo") is None:
         return Unanswered("cargo is not on PATH")
-    env = _environment()
-    if isinstance(env, Unanswered):
-        return env
-    version = _run(["cargo", "-V"], Path(tempfile.gettempdir()), env, timeout)
-    if isinstance(version, Unanswered):
-        return version
+    memo = (cache_dir or user_cache("resolve")) / "toolchain"
+    env_and_version = _remembered_toolchain(memo)
+    if env_and_version is None:
+        env = _environment()
+        if isinstance(env, Unanswered):
+            return env
+        version = _run(["cargo", "-V"], Path(tempfile.gettempdir()), env, timeout)
+        if isinstance(version, Unanswered):
+            return version
+        _remember_toolchain(memo, env, version)
+    else:
+        env, version = env_and_version
     root = query.root.resolve()
     files = _inputs(root)
     cache = (cache_dir or user_cache("resolve")) / f"{_key(query, files, root, env, version)}.json"
@@ -133,6 +144,19 @@ def compiled_crates(query: Query, *, timeout: float = TIMEOUT, cache_dir: Path |
 
 
 def _environment() -> dict[str, str] | Unanswered:
+    env = _environment_without_rustup()
+    if isinstance(env, Unanswered):
+        return env
+    if shutil.which("rustup") is not None and not env.get("RUSTUP_TOOLCHAIN"):
+        default = _run(["rustup", "default"], Path(tempfile.gettempdir()), env, TIMEOUT)
+        if isinstance(default, Unanswered) or not default.split():
+            return Unanswered("rustup has no default toolchain to resolve with")
+        env["RUSTUP_TOOLCHAIN"] = default.split()[0]
+    return env
+
+
+def _environment_without_rustup() -> dict[str, str] | Unanswered:
+    """The environment cargo runs in, but for the toolchain rustup pins (`_environment`)."""
     env = dict(os.environ)
     env.update(
         CARGO_NET_OFFLINE="true",
@@ -147,12 +171,68 @@ def _environment() -> dict[str, str] | Unanswered:
     if rustc is None:
         return Unanswered("cargo is on PATH but rustc is not")
     env["RUSTC"] = env["CARGO_BUILD_RUSTC"] = rustc
-    if shutil.which("rustup") is not None and not env.get("RUSTUP_TOOLCHAIN"):
-        default = _run(["rustup", "default"], Path(tempfile.gettempdir()), env, TIMEOUT)
-        if isinstance(default, Unanswered) or not default.split():
-            return Unanswered("rustup has no default toolchain to resolve with")
-        env["RUSTUP_TOOLCHAIN"] = default.split()[0]
     return env
+
+
+def _toolchain_files() -> tuple[list, Path | None]:
+    """What decides the toolchain `_environment` pins and what `cargo -V` says, short of running them: the
+    variables rustup reads, the cargo, rustc and rustup found on PATH and rustup's settings (its default
+    toolchain), each file by its identity (inode, size, modification time)."""
+    rustup_home = Path(os.environ.get("RUSTUP_HOME") or Path.home() / ".rustup")
+    names = ("RUSTUP_TOOLCHAIN", "RUSTUP_HOME", "CARGO_HOME")
+    facts: list = [_SCHEMA, [os.environ.get(name, "") for name in names]]
+    facts += [[tool, _identity(shutil.which(tool))] for tool in ("cargo", "rustc", "rustup")]
+    facts.append(_identity(rustup_home / "settings.toml"))
+    return facts, rustup_home if shutil.which("rustup") else None
+
+
+def _identity(path: str | Path | None) -> list | None:
+    if path is None:
+        return None
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return [os.path.realpath(path), info.st_ino, info.st_size, info.st_mtime_ns]
+
+
+def _toolchain_cargo(rustup_home: Path | None, env: dict[str, str]) -> list | None:
+    """The identity of the cargo binary of the pinned toolchain (a `rustup update` replaces it); without
+    rustup, the cargo on PATH (already in `_toolchain_files`). None: not found, so nothing is remembered."""
+    if rustup_home is None:
+        return ["no rustup"]
+    name = env.get("RUSTUP_TOOLCHAIN", "")
+    folder = Path(name) if "/" in name else rustup_home / "toolchains" / name
+    return _identity(folder / "bin" / "cargo") if name else None
+
+
+def _remembered_toolchain(memo: Path) -> tuple[dict[str, str], str] | None:
+    """The pinned environment and `cargo -V` of an earlier run, while nothing they depend on changed (two
+    fewer processes on each run); None: ask rustup and cargo."""
+    facts, rustup_home = _toolchain_files()
+    digest = hashlib.sha256(json.dumps(facts).encode()).hexdigest()
+    try:
+        data = json.loads((memo / f"{digest}.json").read_text())
+        toolchain, version, cargo = str(data["toolchain"]), str(data["version"]), data["cargo"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    env = _environment_without_rustup()
+    if isinstance(env, Unanswered):
+        return None
+    if toolchain:
+        env["RUSTUP_TOOLCHAIN"] = toolchain
+    current = _toolchain_cargo(rustup_home, env)
+    return (env, version) if current is not None and current == cargo else None
+
+
+def _remember_toolchain(memo: Path, env: dict[str, str], version: str) -> None:
+    facts, rustup_home = _toolchain_files()
+    cargo = _toolchain_cargo(rustup_home, env)
+    if cargo is None:
+        return
+    digest = hashlib.sha256(json.dumps(facts).encode()).hexdigest()
+    toolchain = env.get("RUSTUP_TOOLCHAIN", "") if rustup_home is not None else ""
+    _write_json(memo / f"{digest}.json", {"toolchain": toolchain, "version": version, "cargo": cargo})
 
 
 def _tree(query: Query, cwd: Path, env: dict[str, str], timeout: float, *, locked: bool) -> Compiled | Unanswered:
@@ -296,6 +376,10 @@ def _write_cache(path: Path, answer: Compiled) -> None:
         "edges": sorted(answer.edges),
         "features": {name: sorted(listed) for name, listed in sorted(answer.features.items())},
     }
+    _write_json(path, data)
+
+
+def _write_json(path: Path, data: dict) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")

@@ -1,19 +1,16 @@
 """Checks for a .dockerignore: it must keep Cargo output, repositories and secrets out of the build context.
 
-Matching follows Docker's rules (Go filepath.Match plus `**`, anchored at the context root, the last
-matching pattern wins), not gitignore's: `foo` does not exclude `src/foo`.
+Matching follows Docker's rules (ignorepatterns.py).
 """
 
 from __future__ import annotations
 
-import fnmatch
-import os
-import re
 from pathlib import Path
 
-from . import check_tools
+from . import buildinputs, check_tools
 from .check_rules import Finding, finding
 from .errors import ScaffoldError
+from .ignorepatterns import ignored, patterns_of
 from .workspace import load_workspace
 
 # Paths every build context should leave out: Cargo output (nested too), repositories, secrets.
@@ -27,27 +24,11 @@ def check_dockerignore(path: Path) -> list[Finding]:
     return findings + check_build_inputs(path, patterns)
 
 
-def patterns_of(text: str) -> list[tuple[bool, str]]:
-    """A .dockerignore's patterns in order, as (negated, pattern), cleaned the way Docker cleans them."""
-    patterns = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        negated = line.startswith("!")
-        pattern = line[1:].strip() if negated else line
-        pattern = os.path.normpath(pattern.lstrip("/")).replace(os.sep, "/") if pattern not in ("", ".") else pattern
-        patterns.append((negated, pattern))
-    return patterns
-
-
 def check_build_inputs(path: Path, patterns: list[tuple[bool, str]]) -> list[Finding]:
     """SC202 for each file the Rust build reads (include_bytes! and the like) that the patterns leave out.
 
     The context is taken to be the ignore file's folder; without a Cargo project there, nothing is checked.
     """
-    from . import buildinputs  # it matches with this module's `ignored`, so it cannot be imported first
-
     root = path.parent.resolve()
     try:
         workspace = load_workspace(root)
@@ -67,35 +48,3 @@ def check_ignore_file_exists(dockerfile: Path) -> list[Finding]:
     """
     own, shared = dockerfile.with_name(dockerfile.name + ".dockerignore"), dockerfile.with_name(".dockerignore")
     return [] if own.is_file() or shared.is_file() else [finding("SC200", str(shared))]
-
-
-def ignored(relative: str, patterns: list[tuple[bool, str]]) -> bool:
-    """Docker's rule: the last matching pattern wins; a pattern also covers everything below a match."""
-    result = False
-    parts = relative.split("/")
-    for negated, pattern in patterns:
-        for depth in range(1, len(parts) + 1):
-            if _match(pattern, "/".join(parts[:depth])):
-                result = not negated
-                break
-    return result
-
-
-def _match(pattern: str, path: str) -> bool:
-    regex = ""
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            regex += "(.*/)?"
-            i += 3
-        elif pattern.startswith("**", i):
-            regex += ".*"
-            i += 2
-        else:
-            ch = pattern[i]
-            regex += "[^/]*" if ch == "*" else "[^/]" if ch == "?" else re.escape(ch) if ch not in "[]" else ch
-            i += 1
-    try:
-        return re.fullmatch(regex, path) is not None
-    except re.error:
-        return fnmatch.fnmatchcase(path, pattern)

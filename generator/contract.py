@@ -8,16 +8,19 @@ that names the flag, the node and the problem.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from . import __version__
+from .compiledtemplates import CompiledTemplates
 from .errors import UsageError
 from .ports import NamedPort
 
@@ -54,6 +57,8 @@ class NodeView:
 
 @dataclass(frozen=True)
 class ClusterView:
+    """The whole cluster as templates see it."""
+
     nodes: tuple[NodeView, ...]
     http_port: int
     raft_port: int
@@ -107,18 +112,31 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
-_ENV = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
-# Whole files (`--node-file`): the same sandbox, where a block tag on a line of its own leaves no blank line.
-_FILE_ENV = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+class _Sources(jinja2.BaseLoader):
+    """A template's name is its source: so the compiled template can come from the user's cache."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, None, Callable[[], bool]]:
+        return template, None, lambda: True
+
+
+@functools.cache
+def _environment(whole_files: bool) -> jinja2.Environment:
+    """The sandbox for one-line templates, or for whole files (`--node-file`), where a block tag on a line of its
+    own leaves no blank line. Made on first use: the cache folder is not touched by a command that renders none."""
+    salt = f"run contract {__version__} {'files' if whole_files else 'lines'}"
+    return _Sandbox(
+        loader=_Sources(), bytecode_cache=CompiledTemplates(salt), undefined=jinja2.StrictUndefined, autoescape=False,
+        keep_trailing_newline=True, trim_blocks=whole_files, lstrip_blocks=whole_files,
+    )
 
 
 def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def _compile(flag: str, source: str, env: jinja2.Environment = _ENV) -> jinja2.Template:
+def _compile(flag: str, source: str, whole_file: bool = False) -> jinja2.Template:
     try:
-        return env.from_string(source)
+        return _environment(whole_file).get_template(source)
     except jinja2.TemplateSyntaxError as exc:
         raise UsageError(f"{flag}: template syntax error: {_one_line(exc.message or exc)}") from None
 
@@ -256,7 +274,7 @@ def render_text(flag: str, given: str, source: str, cluster: ClusterView) -> tup
     """Per node, a whole file's text from `source` (`--node-file`, as `given`): any text, NULs aside. Jinja
     writes every line break as `\n` (a CRLF template gives an LF file)."""
     shown = flag_text(flag, given)
-    template = _compile(shown, source, _FILE_ENV)
+    template = _compile(shown, source, whole_file=True)
     result = []
     for node in cluster.nodes:
         text = _render(shown, template, node, cluster)

@@ -20,6 +20,8 @@ from .manifest import Dependency, Package
 
 @dataclass(frozen=True)
 class Request:
+    """The features a build turns on for one package."""
+
     features: frozenset[str]
     default_features: bool
 

@@ -9,9 +9,12 @@ the hostname, while `docker stack deploy` interpolates `${VAR}` as compose does.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .contract import FromHost, yaml_quoted
-from .podtemplate import Part
+
+if TYPE_CHECKING:
+    from .podtemplate import Part
 
 
 def yaml_value(value: object) -> str:

@@ -47,6 +47,7 @@ def option(question: Question) -> Any:
     return typer.Option(default, names, help=text, show_default=question.default_text or True)
 
 
+@functools.cache  # init, update and plan share each question's type
 def annotation(question: Question) -> Any:
     """The parameter type typer reads: an Enum of the choices for a choice question."""
     if question.type == "choice":

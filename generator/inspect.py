@@ -24,6 +24,8 @@ _SUPPORTED_TARGETS = {"x86_64-unknown-linux-gnu"}
 
 @dataclass(frozen=True)
 class Binary:
+    """A binary target of a workspace member, one the Dockerfile can build and install."""
+
     package: str
     name: str
     manifest: str  # relative to the workspace root
@@ -33,6 +35,8 @@ class Binary:
 
 @dataclass(frozen=True)
 class ProjectFacts:
+    """What inspection found in the project: stage 1's result, which planning reads."""
+
     kind: str  # "application", "library" or "unsupported"
     workspace: Workspace
     binaries: tuple[Binary, ...]

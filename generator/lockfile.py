@@ -11,6 +11,8 @@ from .tomlfile import load_toml
 
 @dataclass(frozen=True)
 class LockedPackage:
+    """One `[[package]]` entry of Cargo.lock."""
+
     name: str
     version: str
     local: bool  # a path package (workspace member), not from a registry or git
@@ -19,6 +21,8 @@ class LockedPackage:
 
 @dataclass(frozen=True)
 class Lock:
+    """Cargo.lock's packages."""
+
     packages: dict[str, LockedPackage]  # key "name version" -> package
 
     def named(self, name: str) -> list[LockedPackage]:

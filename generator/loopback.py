@@ -31,6 +31,7 @@ _IN_CODE = (
 )
 # Words of a listening statement; `serve` but not `server` (a client's server address is not a bind).
 _BIND = re.compile(r"(?i:bind|listen)|\bserve(?:_\w+)?\b|\b(?:TcpListener|UdpSocket|HttpServer|Server)\b")
+_BIND_WORDS = ("bind", "listen", "serve", "udpsocket")  # one is in every match of _BIND, lowercased
 _BINDING = re.compile(r"\b(let|const|static)\s+(?:mut\s+)?([A-Za-z_]\w*)")
 _FIELD = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?([A-Za-z_]\w*)\s*:")
 _ADDRESS_NAME = re.compile(r"(?i)addr|host|^ip$")
@@ -51,6 +52,8 @@ _CLIENT_WORDS = re.compile(r"(?i)db|database|postgres|mysql|redis|sql|mongo|cach
 
 @dataclass(frozen=True)
 class Finding:
+    """A loopback address the binary would listen on, and where it was found."""
+
     line: int
     address: str
     key: str | None = None  # the config key that sets it (config files)
@@ -95,8 +98,15 @@ def check_node_files(files: Sequence[tuple[str, str]]) -> tuple[str, ...]:
 def scan_rust_files(files: list[tuple[Path, str]]) -> list[tuple[Path, list[Finding]]]:
     """Findings per file; a `const`/`static` may be bound to a listener in another file of the crate."""
     lexed = [(path, *_lex(text)) for path, text in files]
-    uses = [line for _, code, _ in lexed for line in code if _BIND.search(line)]
+    uses = [line for _, code, _ in lexed for line in code if _binds(line)]
     return [(path, _findings(code, strings, uses)) for path, code, strings in lexed]
+
+
+def _binds(line: str) -> bool:
+    """_BIND finds something in the line. Most lines are ruled out first by the words every match holds
+    (an ASCII line's: the pattern's case-insensitive letters match a few other Unicode ones)."""
+    lowered = line.lower()
+    return (not line.isascii() or any(word in lowered for word in _BIND_WORDS)) and _BIND.search(line) is not None
 
 
 def scan_rust(text: str) -> list[Finding]:
@@ -107,7 +117,13 @@ def _findings(code: list[str], strings: list[tuple[int, int, str]], bind_lines: 
     found: dict[int, Finding] = {}
     candidates = [(start + content[: m.start()].count("\n"), start, _canonical(m.group()))
                   for start, _end, content in strings for m in _IN_STRING.finditer(content)]
-    candidates += [(n, n, address) for n, line in enumerate(code) for pattern, address in _IN_CODE if pattern.search(line)]
+    candidates += [
+        (n, n, address)
+        for n, line in enumerate(code)
+        if "127" in line or "LOCALHOST" in line  # in every match of _IN_CODE
+        for pattern, address in _IN_CODE
+        if pattern.search(line)
+    ]
     for line, anchor, address in candidates:
         if line not in found and _listens(code, anchor, bind_lines):
             found[line] = Finding(line + 1, address)

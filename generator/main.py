@@ -1,9 +1,20 @@
 """The command line: each command parses its arguments, calls the pipeline (pipeline.py) and prints."""
 
+# ruff: noqa: E402 - the collector pauses before the imports (see _loaded)
+
 from __future__ import annotations
 
-import json
+import gc
 import sys
+
+# Run as the program (`scaffold`, `python -m generator.main`), not imported by another (a test's process).
+_PROGRAM = __name__ == "__main__" or sys.argv[0].endswith("scaffold")
+_PAUSED = _PROGRAM and gc.isenabled()
+if _PAUSED:
+    gc.disable()
+
+import copy
+import json
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -22,6 +33,15 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     from .update import MergeResult
+
+
+def _loaded() -> None:
+    """Loading the modules makes tens of thousands of objects that live as long as the program, and no garbage:
+    the collector's passes over them while they load cost about a twentieth of a warm `init`. So the program
+    pauses it for the load, then freezes what was loaded (no later pass walks it) and lets it run again."""
+    gc.freeze()
+    gc.enable()
+
 
 _HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 
@@ -68,8 +88,28 @@ class _OneLineErrors(_PlainFlags, TyperGroup):
         sys.exit(status if isinstance(status, int) else 0)
 
 
+class _Scaffold(typer.Typer):
+    """Builds only the command the command line names: typer converts every command's options (three
+    commands carry all the answer flags) before it parses anything, and a run needs one of them."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        argv = kwargs.get("args", args[0] if args else sys.argv[1:])
+        named = argv[0] if argv else None
+        commands = [c for c in self.registered_commands if c.name == named]
+        groups = [g for g in self.registered_groups if g.name == named]
+        narrowed = copy.copy(self)
+        if commands or groups:  # else help, --version, a mistyped command: the whole group
+            narrowed.registered_commands, narrowed.registered_groups = commands, groups
+        try:
+            return typer.Typer.__call__(narrowed, *args, **kwargs)
+        finally:
+            # The program ends here and its memory goes with it: the collector's pass at exit need not walk
+            # every object of the modules loaded.
+            gc.freeze()
+
+
 templates_app = typer.Typer(cls=_OneLineErrors, no_args_is_help=True, help="Work with template sets.", context_settings=_HELP_OPTIONS)
-app = typer.Typer(
+app = _Scaffold(
     cls=_OneLineErrors,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
@@ -136,7 +176,6 @@ def init_command(
     """Write Dockerfile, .dockerignore and docker-compose.yml for a Rust project (asks on a terminal)."""
     with _handled_errors():
         from . import pipeline
-        from .summary import init_summary
         from .templateset import load_template_set
 
         if not no_input and not _on_terminal():
@@ -169,6 +208,7 @@ def init_command(
             typer.echo(f"{status:>9}  {written}")
         if not quiet:
             from .preflight import preflight
+            from .summary import init_summary
 
             elsewhere = output_dir if generated.plan.context.path != "." else None
             for line in init_summary(generated.plan, generated.notes, preflight(), elsewhere):
@@ -371,6 +411,9 @@ class _handled_errors:
             raise typer.Exit(130)
         return False
 
+
+if _PAUSED:
+    _loaded()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -17,6 +17,8 @@ _DEPENDENCY_TABLES = (("dependencies", "normal"), ("build-dependencies", "build"
 
 @dataclass(frozen=True)
 class Dependency:
+    """One dependency of a package, as its manifest declares it."""
+
     key: str  # the name this manifest uses for it (what features refer to)
     crate: str  # the package it resolves to (differs when renamed with `package = ...`)
     kind: str  # "normal", "build" or "dev"
@@ -29,6 +31,8 @@ class Dependency:
 
 @dataclass(frozen=True)
 class Package:
+    """A package, read from its Cargo.toml (workspace inheritance applied)."""
+
     name: str
     manifest: Path
     version: str

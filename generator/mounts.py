@@ -13,6 +13,8 @@ NODE_FILE = "--node-file"
 
 @dataclass(frozen=True)
 class Mount:
+    """A path something is mounted at in the container, and which answer put it there."""
+
     path: str  # absolute, in the container
     what: str  # said in a collision: "the data volume"
     flag: str  # the answer that put it there, which the user can change

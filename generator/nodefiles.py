@@ -26,6 +26,8 @@ MAX_BYTES = 1 << 20  # a config file, not a data set
 
 @dataclass(frozen=True)
 class NodeFileSource:
+    """A `--node-file` template, read from the project."""
+
     given: str  # the flag's value, for messages
     source: str  # the template's path, relative to the project
     container_path: str  # absolute, in the container

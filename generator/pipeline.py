@@ -48,6 +48,8 @@ class Project:
 
 @dataclass(frozen=True)
 class Generated:
+    """A generate run's result: the plan, the rendered files and the answers file, not yet written."""
+
     project: Project
     plan: BuildPlan
     files: tuple[RenderedFile, ...]

@@ -14,6 +14,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__, contract, loopback, nodefiles, plan_cluster, plan_image, ports, probes, runtimes, rustrelease
 from .answers import Answers, validate
@@ -28,10 +29,12 @@ from .plan_build import make_build
 from .plan_cluster import ClusterPlan, make_cluster
 from .plan_context import IGNORE_FILE, ContextPlan, make_context
 from .plan_image import ImagePlan, User
-from .plan_kubernetes import KubernetesPlan, make_kubernetes
-from .plan_swarm import SwarmPlan, make_swarm
 from .plan_toolchain import make_toolchain
 from .templateset import OutputFile, load_template_set
+
+if TYPE_CHECKING:  # the Kubernetes and Swarm planners load only for those targets (see make_plan)
+    from .plan_kubernetes import KubernetesPlan
+    from .plan_swarm import SwarmPlan
 
 # Version of the plan's shape (`scaffold plan --json`, what templates read); bumped when a name changes,
 # together with the built-in template set's version and PLAN_CHANGED_IN.
@@ -41,6 +44,8 @@ PLAN_CHANGED_IN = "0.1.0"  # the scaffold release whose plan templates must be p
 
 @dataclass(frozen=True)
 class BuildPlan:
+    """The whole plan: what templates read as `plan`."""
+
     schema_version: int
     generator_version: str
     package: str  # the package and binary the plan is for
@@ -123,9 +128,13 @@ def make_plan(
     cluster = make_cluster(answers, image.tag, view, named, per_node, files, bootstrap)
     kubernetes = swarm = None
     if "kubernetes" in answers.targets:
+        from .plan_kubernetes import make_kubernetes
+
         kubernetes = make_kubernetes(answers, binary.name, image.tag, image.user, installed, image.healthcheck, named, node_sources)
         warnings += kubernetes.warnings
     if "swarm" in answers.targets:
+        from .plan_swarm import make_swarm
+
         swarm = make_swarm(answers, cluster, binary.name)
         warnings += swarm.warnings
     plan = BuildPlan(

@@ -37,6 +37,8 @@ _GENERIC_ROOTS = ("*/src/main.rs", "*/src/lib.rs")
 
 @dataclass(frozen=True)
 class CargoBuild:
+    """How the builder stage runs cargo: the strategy, its arguments and the cache mounts."""
+
     strategy: str  # "cache-mount" or "skeleton"
     cargo_args: tuple[str, ...]  # identical in every cargo invocation, so the dependency layer is reused
     env: tuple[tuple[str, str], ...]  # CARGO_PROFILE_RELEASE_* tuning, SQLX_OFFLINE

@@ -24,6 +24,8 @@ SINGLE_NETWORK = "app"  # one node is no cluster, and its files do not call it o
 
 @dataclass(frozen=True)
 class PublishedPort:
+    """A container port published on a host address and port."""
+
     address: str  # host address it is bound to
     host: int
     container: int
@@ -31,6 +33,8 @@ class PublishedPort:
 
 @dataclass(frozen=True)
 class Node:
+    """One node of the cluster: its service, volume, ports, environment and command."""
+
     index: int  # 0-based position in the cluster
     id: str  # what the application is told it is (id_base + index)
     service: str  # its service (and host) name
@@ -43,6 +47,8 @@ class Node:
 
 @dataclass(frozen=True)
 class ClusterPlan:
+    """The cluster every output file lays out: its nodes and what they share."""
+
     image: str  # the image tag every node runs
     network: str
     read_only: bool  # read-only root filesystem with a tmpfs /tmp

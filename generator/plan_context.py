@@ -17,18 +17,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .buildinputs import compiled_members, reincludes
-from .check_dockerignore import patterns_of
+from .ignorepatterns import patterns_of
 from .inspect import Binary, ProjectFacts
 
 
 @dataclass(frozen=True)
 class IgnoreGroup:
+    """Patterns the .dockerignore leaves out, under one comment."""
+
     comment: str  # why these are left out; may span lines
     patterns: tuple[str, ...]  # Docker's syntax, matched from the context root
 
 
 @dataclass(frozen=True)
 class ContextPlan:
+    """The build context: where it is, and what the .dockerignore leaves out of it."""
+
     path: str  # the build context (the project root) relative to the output directory: compose's build.context
     dockerfile: str  # the Dockerfile relative to the context: compose's build.dockerfile, `docker build -f`
     ignore_file: str  # where the ignore file goes, relative to the output directory

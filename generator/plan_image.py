@@ -21,6 +21,8 @@ INSTALL_DIR = "/usr/local/bin"  # where the binary goes in the runtime image
 
 @dataclass(frozen=True)
 class Packages:
+    """System packages one stage installs, with the package manager that installs them."""
+
     manager: str  # "apt", "apk" or "none"
     distro: str | None  # "debian", "alpine"; None for an image without a package manager
     names: tuple[str, ...]  # in the distro's own names
@@ -28,6 +30,8 @@ class Packages:
 
 @dataclass(frozen=True)
 class InstalledBinary:
+    """The binary the image runs, and where it is installed."""
+
     name: str
     path: str  # absolute, in the runtime image: the entrypoint and the exec healthcheck run it
 
@@ -43,18 +47,24 @@ class ExtraBinary:
 
 @dataclass(frozen=True)
 class User:
+    """The numeric non-root user and group the app runs as."""
+
     uid: int
     gid: int
 
 
 @dataclass(frozen=True)
 class Port:
+    """A port the image exposes, by what the application serves on it."""
+
     name: str  # what the application serves on it: "http", "raft"
     number: int
 
 
 @dataclass(frozen=True)
 class HealthCheck:
+    """The image's HEALTHCHECK: the probe's kind and command, and its timing."""
+
     kind: str  # http, tcp or exec (probes.KINDS; none has no HealthCheck)
     command: tuple[str, ...]  # exec form: no shell splits or expands it
     interval: int = 10  # seconds
@@ -65,6 +75,8 @@ class HealthCheck:
 
 @dataclass(frozen=True)
 class ImagePlan:
+    """The image: the builder and runtime stages, what they install, build and run."""
+
     tag: str  # what the compose file builds and runs, `name:latest`
     runtime: str  # the --runtime it was made for
     rust_version: str  # the Dockerfile's ARG RUST_VERSION

@@ -34,6 +34,8 @@ from .toolchain import Toolchain
 
 @dataclass(frozen=True)
 class ToolchainPlan:
+    """The Rust toolchain the builder runs cargo on, and how it gets there."""
+
     image_toolchain: bool  # ENV RUSTUP_TOOLCHAIN names the image's own release over the file's equal pin
     file: str | None  # the toolchain file a layer copies alone and installs from
     channel: str | None  # a --rust-version channel a layer installs (minimal profile), then RUSTUP_TOOLCHAIN

@@ -54,6 +54,8 @@ SHELLS = {runtime.name: _shell(runtime) for runtime in runtimes.RUNTIMES}
 
 @dataclass(frozen=True)
 class ProbeChoice:
+    """The health check kind chosen from the project, and why."""
+
     kind: str
     reason: str  # said to the user: "http: the binary depends on axum"
 

@@ -34,6 +34,8 @@ def always(_so_far: SoFar) -> bool:
 
 @dataclass(frozen=True)
 class Question:
+    """One question: its type and constraints, its default, and its flag and prompt."""
+
     name: str  # Answers field, --data key and answers-file key
     type: str  # one of TYPES
     help: str

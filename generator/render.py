@@ -14,12 +14,11 @@ from types import MappingProxyType
 import jinja2
 
 from . import contract, filters_cluster
-from .check_waivers import waiver_comment
+from .compiledtemplates import CompiledTemplates
 from .errors import ScaffoldError
 from .plan import PLAN_CHANGED_IN, BuildPlan
 from .plan_cluster import PublishedPort
 from .templateset import TemplateSet, load_template_set
-from .usercache import user_cache
 
 # Names the plan had before it was organised by concept; a set exported then still reads them.
 _OLD_PLAN_NAMES = frozenset({"dockerfile", "compose"})
@@ -40,6 +39,8 @@ class _PlanUndefined(jinja2.StrictUndefined):
 
 @dataclass(frozen=True)
 class RenderedFile:
+    """One output file's name and content, rendered in memory."""
+
     name: str
     content: str
 
@@ -80,40 +81,12 @@ def _template_frame(exc: BaseException, root: Path) -> str | None:
     return found
 
 
-class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
-    """Jinja's compiled templates in the user's cache, keyed by each template's path and source.
-
-    Compiling the templates is most of a render; from the cache a run only loads them. A cache
-    folder that cannot be made or written is skipped: the run compiles, as it would without one.
-    """
-
-    def __init__(self) -> None:
-        folder = user_cache("templates")
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            pass
-        super().__init__(str(folder))
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            super().load_bytecode(bucket)
-        except OSError:
-            pass
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            super().dump_bytecode(bucket)
-        except OSError:
-            pass
-
-
 @functools.lru_cache(maxsize=8)
 def _environment(templates: Path) -> jinja2.Environment:
     """One environment per template folder: Jinja compiles each template once (it reloads edited files)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates)),
-        bytecode_cache=_CompiledTemplates(),
+        bytecode_cache=CompiledTemplates(),
         undefined=_PlanUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -122,7 +95,7 @@ def _environment(templates: Path) -> jinja2.Environment:
     )
     env.filters["json"] = _json
     env.filters["compose"] = _compose_value
-    env.filters["waiver"] = waiver_comment
+    env.filters["waiver"] = _waiver
     env.filters["compose_env"] = contract.compose_env
     env.filters["compose_port"] = _compose_port
     env.filters["compose_test"] = _compose_test
@@ -138,6 +111,13 @@ def _environment(templates: Path) -> jinja2.Environment:
     env.filters["stack_test"] = filters_cluster.stack_test
     env.globals["zip"] = zip
     return env
+
+
+def _waiver(code: str, reason: str | None = None) -> str:
+    """check_waivers.waiver_comment, loaded when a template writes a waiver (the check rules load with it)."""
+    from .check_waivers import waiver_comment
+
+    return waiver_comment(code, reason)
 
 
 def _json(value) -> str:

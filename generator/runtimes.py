@@ -53,6 +53,8 @@ ALPINE = Distro("alpine", "apk", _ALPINE_NAMES)
 
 @dataclass(frozen=True)
 class Runtime:
+    """One `--runtime`: the builder and runtime images and what they hold."""
+
     name: str  # the --runtime value
     help: str  # one phrase for `--runtime` help and the README
     builder_image: str  # with ${RUST_VERSION}, set by the Dockerfile's ARG

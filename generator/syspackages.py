@@ -21,6 +21,8 @@ from .lockfile import Lock
 
 @dataclass(frozen=True)
 class Requirement:
+    """The system packages a crate needs to build and to run, and when it does not."""
+
     build: tuple[str, ...] = ()
     runtime: tuple[str, ...] = ()
     unless: tuple[str, ...] = ()  # crates that supply the library themselves (vendored builds)
@@ -67,6 +69,8 @@ TABLE: dict[str, Requirement] = {
 
 @dataclass(frozen=True)
 class Need:
+    """A crate of the build that needs system packages, and how it was reached."""
+
     crate: str
     requirement: Requirement
     sure: bool  # false: the lock lists it only behind features this build may not enable
@@ -161,6 +165,8 @@ def _differs_only_in_vendoring(ours: Request | None, locks: Request) -> bool:
 
 @dataclass(frozen=True)
 class SystemPackages:
+    """The system packages the builder and the runtime image install, and why."""
+
     build: tuple[str, ...]  # Debian names
     runtime: tuple[str, ...]
     warnings: tuple[str, ...]

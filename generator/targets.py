@@ -19,6 +19,8 @@ _EXPLICIT_KINDS = (("bin", "bin", "src/bin"), ("example", "example", "examples")
 
 @dataclass(frozen=True)
 class Target:
+    """A Cargo target of a package (lib, bin, build script, example, test or bench)."""
+
     kind: str  # "lib", "bin", "build-script", "example", "test" or "bench"
     name: str
     path: str  # relative to the package directory, with forward slashes

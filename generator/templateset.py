@@ -36,6 +36,8 @@ _WHEN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 
 @dataclass(frozen=True)
 class OutputFile:
+    """A file the template set writes: its template, where it goes and for which targets."""
+
     path: str  # where the file goes, relative to the output directory
     template: str  # the template that renders it, relative to the set's folder
     context: bool = True  # the image build reads it; false: the .dockerignore leaves it out of the build context
@@ -64,6 +66,8 @@ class OutputFile:
 
 @dataclass(frozen=True)
 class TemplateSet:
+    """A template set: its templates, the files they write, and its own questions."""
+
     root: Path
     identity: str  # "builtin", or the set's folder
     name: str

@@ -17,6 +17,8 @@ CONTAINER_HOST = "x86_64-unknown-linux-gnu"  # the build image's host triple
 
 @dataclass(frozen=True)
 class Toolchain:
+    """What a rust-toolchain file pins."""
+
     channel: str | None  # None when the file pins components or targets only
     file: str  # relative to the workspace root
     components: tuple[str, ...] = ()  # what `rustup toolchain install` adds from the file
@@ -33,6 +35,8 @@ class Toolchain:
 
 @dataclass(frozen=True)
 class CargoConfig:
+    """What the project's .cargo/config.toml sets that the build needs to know."""
+
     file: str | None
     build_target: str | None
     linker_packages: tuple[str, ...]  # Debian packages the configured linker needs

@@ -15,6 +15,8 @@ from .tomlfile import load_toml
 
 @dataclass(frozen=True)
 class Workspace:
+    """The workspace (or single package) at a project's root."""
+
     root: Path
     members: tuple[Package, ...]  # every member, root package first when there is one
     default_members: tuple[str, ...]  # package names `cargo build` builds with no -p

@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # the renderer and the plan load only for commands that rende
 
 @dataclass(frozen=True)
 class FileOutcome:
+    """What writing one file would do, with its diff against the file there."""
+
     name: str
     status: str  # "new", "identical", "changed" (overwritten with --force) or "conflict"
     diff: str

@@ -15,7 +15,7 @@ from conftest import run_scaffold
 from generator import buildinputs
 from generator.buildinputs import reincludes, scan_build_inputs
 from generator.check import check_files
-from generator.check_dockerignore import ignored, patterns_of
+from generator.ignorepatterns import ignored, patterns_of
 from generator.inspect import inspect_project
 from generator.plan_context import ignore_groups
 from generator.workspace import load_workspace

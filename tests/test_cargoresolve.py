@@ -340,3 +340,46 @@ def test_with_no_binary_chosen_a_workspace_cargo_cannot_resolve_is_asked_once(mo
     assert {b.package for b in facts.binaries} == {"server", "admin"}
     found = facts.system_packages(None)
     assert len(asked) == 1 and found.warnings[0].startswith("cargo could not resolve this build (stub)")
+
+
+def test_the_toolchain_is_asked_again_only_when_what_decides_it_changes(tmp_path, monkeypatch):
+    """rustup's default and `cargo -V` are remembered between runs; a new default, an updated toolchain or
+    another cargo on PATH asks them again."""
+    log = tmp_path / "ran.log"
+    fake, rustup_home = tmp_path / "bin", tmp_path / "rustup"
+    fake.mkdir()
+    (fake / "cargo").write_text(
+        f'#!/bin/sh\necho "cargo $1 $RUSTUP_TOOLCHAIN" >> "{log}"\n[ "$1" = -V ] && {{ echo "cargo 9.9.9"; exit 0; }}\nexit 1\n'
+    )
+    (fake / "rustc").write_text("#!/bin/sh\nexit 0\n")
+    settings = rustup_home / "settings.toml"
+    (fake / "rustup").write_text(f'#!/bin/sh\necho "rustup $1" >> "{log}"\nsed -n "s/^default_toolchain = //p" "{settings}"\n')
+    for tool in fake.iterdir():
+        tool.chmod(0o755)
+    for name in ("one", "two"):
+        (rustup_home / "toolchains" / name / "bin").mkdir(parents=True)
+        (rustup_home / "toolchains" / name / "bin" / "cargo").write_text(name)
+    (rustup_home / "settings.toml").write_text("default_toolchain = one\n")
+    monkeypatch.setenv("PATH", f"{fake}:/usr/bin:/bin")
+    monkeypatch.setenv("RUSTUP_HOME", str(rustup_home))
+    monkeypatch.delenv("RUSTUP_TOOLCHAIN", raising=False)
+
+    def run() -> list[str]:
+        log.write_text("")
+        compiled_crates(Query(MANIFESTS / "vendoring-off", "vaulty"), cache_dir=tmp_path / "cache")
+        return log.read_text().split("\n")[:-1]
+
+    assert run() == ["rustup default", "cargo -V one", "cargo tree one"]
+    assert run() == ["cargo tree one"]
+    (rustup_home / "settings.toml").write_text("default_toolchain = two\n")
+    assert run() == ["rustup default", "cargo -V two", "cargo tree two"]
+    assert run() == ["cargo tree two"]
+    updated = rustup_home / "toolchains" / "two" / "bin" / "cargo"
+    updated.unlink()
+    updated.write_text("two, updated")
+    assert run() == ["rustup default", "cargo -V two", "cargo tree two"]
+    (fake / "cargo").write_text((fake / "cargo").read_text() + "# another cargo\n")
+    assert run() == ["rustup default", "cargo -V two", "cargo tree two"]
+    monkeypatch.setenv("RUSTUP_TOOLCHAIN", "one")
+    assert run() == ["cargo -V one", "cargo tree one"]
+    assert run() == ["cargo tree one"]

@@ -147,3 +147,16 @@ def test_size_cap(monkeypatch):
 def test_oversized_files_are_skipped(monkeypatch):
     monkeypatch.setattr(loopback, "MAX_FILE_BYTES", 10)
     assert warnings_for(MANIFESTS / "loopback-bind", "loopy-server") == ()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '    let l = TcpListener::bind("127.0.0.1:8080")?;', "    server.listen(addr);", "    axum::serve(listener, app)",
+        "let s = UdpSocket::new();", "    LISTEN_ON = 1", "    HttpServer::new(f)", "    let x = 1;", "    fn serve_http()",
+        "    li\u017ften(addr)",  # the long s matches `s` case-insensitively: a non-ASCII line the words would miss
+        "    Kelvin \u212a, dotless l\u0131sten",
+    ],
+)
+def test_the_quick_bind_test_agrees_with_the_pattern(line):
+    assert loopback._binds(line) == (loopback._BIND.search(line) is not None)

@@ -362,3 +362,78 @@ def test_shell_completion_is_offered():
     shown = cli("--show-completion", "bash")
     assert shown.returncode == 0 and "_SCAFFOLD_COMPLETE" in shown.stdout
     assert "--install-completion" in cli("-h").stdout
+
+
+# --- what a command loads: each loads only what it runs ---------------------------------------------
+
+# Loaded by other commands only: the validators (`check`), the wizard and its prompts, the Kubernetes and
+# Swarm planners (their targets), the merge (`update`).
+_CHECKS = ("generator.check", "generator.check_tools", "generator.check_rules", "generator.check_waivers", "yaml")
+_WIZARD = ("generator.wizard", "generator.prompt", "questionary", "prompt_toolkit")
+_OTHER_TARGETS = ("generator.plan_kubernetes", "generator.plan_kubernetes_setup", "generator.podtemplate", "generator.plan_swarm")
+
+
+def loaded_modules(*args: str, tmp_path: Path) -> set[str]:
+    """The modules a run of the command line has loaded when it exits."""
+    listing = tmp_path / "modules.txt"
+    code = (
+        "import atexit, sys\n"
+        f"atexit.register(lambda: open({str(listing)!r}, 'w').write('\\n'.join(sys.modules)))\n"
+        "from generator.main import app\n"
+        "sys.argv[0] = 'scaffold'\n"
+        "app(prog_name='scaffold')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}, cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    return set(listing.read_text().split("\n"))
+
+
+def test_init_without_questions_loads_neither_the_wizard_nor_the_checks_nor_other_targets(sample, tmp_path):
+    crate = sample("raft-node")
+    for run in ("first", "again"):  # the cold run, then the warm one
+        loaded = loaded_modules("init", str(crate), "--no-input", "--quiet", tmp_path=tmp_path)
+        assert "generator.render" in loaded, run  # it did render
+        unexpected = {*_CHECKS, *_WIZARD, *_OTHER_TARGETS, "generator.update", "generator.summary", "generator.preflight"} & loaded
+        assert not unexpected, run
+
+
+@pytest.mark.parametrize(
+    "target, planner, other", [("kubernetes", "plan_kubernetes", "plan_swarm"), ("swarm", "plan_swarm", "plan_kubernetes")]
+)
+def test_a_target_loads_its_own_planner(target, planner, other, sample, tmp_path):
+    crate = sample("raft-node")
+    loaded = loaded_modules("plan", str(crate), "--target", target, "--nodes", "1", tmp_path=tmp_path)
+    assert f"generator.{planner}" in loaded and f"generator.{other}" not in loaded
+
+
+@pytest.mark.parametrize("command", [["--help"], ["init", "--help"], ["inspect", "--help"]])
+def test_help_loads_no_pipeline(command, tmp_path):
+    loaded = loaded_modules(*command, tmp_path=tmp_path)
+    heavy = {*_CHECKS, *_WIZARD, *_OTHER_TARGETS, "generator.pipeline", "generator.plan", "generator.render", "generator.update"}
+    assert not heavy & loaded
+
+
+def test_inspect_loads_no_planner_or_renderer(sample, tmp_path):
+    loaded = loaded_modules("inspect", str(sample("raft-node")), tmp_path=tmp_path)
+    assert not {*_CHECKS, *_WIZARD, "generator.plan", "generator.render", "generator.update"} & loaded
+
+
+def test_the_program_collects_garbage_after_loading_and_an_importer_keeps_its_collector_as_it_was():
+    probe = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('collecting', gc.isenabled(), gc.get_freeze_count() > 0, file=sys.stderr))\n"
+        "{setup}from generator.main import app\n"
+        "{run}"
+    )
+    runs = {
+        "program": probe.format(setup="sys.argv[0] = 'scaffold'\n", run="app(['--version'])\n"),
+        "importer": probe.format(setup="", run=""),
+    }
+    seen = {}
+    for name, code in runs.items():
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+        seen[name] = result.stderr.strip().splitlines()[-1]
+    assert seen == {"program": "collecting True True", "importer": "collecting True False"}

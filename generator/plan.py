@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, contract, loopback, nodefiles, plan_cluster, plan_image, ports, probes, runtimes, rustrelease
+from . import __version__, contract, lockcompat, loopback, nodefiles, plan_cluster, plan_image, ports, probes, runtimes, rustrelease
 from .answers import Answers, validate
 from .bootstrap import make_bootstrap
 from .choices import baseline_release, choose_binary, choose_extra_bins, default_rust_version
@@ -78,6 +78,7 @@ def make_plan(
     runtime.check_rust_version(rust_version, "--rust-version" if given else f"{_pin_source(facts)} pins Rust")
     toolchain, toolchain_notes = make_toolchain(facts.toolchain, rust_version, channel)
     warnings += toolchain_notes
+    warnings += lockcompat.lock_warnings(facts.lock, rust_version, channel or lockcompat.file_channel(facts.toolchain))
     healthcheck_kind = answers.healthcheck
     if healthcheck_kind is None:  # resolve() fills it in (and says why); a library caller may not
         healthcheck_kind = probes.default_probe(facts, binary, features, runtime.name).kind

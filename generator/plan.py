@@ -18,7 +18,7 @@ from pathlib import Path
 from . import __version__, contract, lockcompat, loopback, nodefiles, plan_cluster, plan_image, ports, probes, runtimes, rustrelease
 from .answers import Answers, validate
 from .bootstrap import make_bootstrap
-from .choices import baseline_release, choose_binary, choose_extra_bins, default_rust_version
+from .choices import baseline_release, choose_binary, choose_extra_bins, default_rust_version, shown_name
 from .deploytargets import FILE_TARGETS
 from .errors import ScaffoldError, UsageError
 from .features import check_features
@@ -169,12 +169,11 @@ def _named_ports(answers: Answers) -> tuple[ports.NamedPort, ...]:
 
 
 # What Cargo accepts in package and target names; they reach shell commands, paths and comments.
-_CARGO_NAME = re.compile(r"^\w[\w+.-]*$")
 
 
 def _check_names(binary: Binary) -> None:
     for what, name in (("package", binary.package), ("binary", binary.name)):
-        if not _CARGO_NAME.match(name):
+        if shown_name(name) != name:
             raise ScaffoldError(
                 f"{binary.manifest}: {what} name {name!r} is not a name Cargo accepts "
                 "(letters, digits, `-` and `_`); rename it"

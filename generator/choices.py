@@ -6,9 +6,19 @@ they live here, below both: answers never reach into the plan.
 
 from __future__ import annotations
 
+import re
+
 from . import rustrelease
 from .errors import UsageError
 from .inspect import Binary, ProjectFacts
+
+_PLAIN_NAME = re.compile(r"^\w[\w+.-]*$")
+
+
+def shown_name(name: str) -> str:
+    """A package or binary name for a one-line message: quoted (line breaks escaped) unless it is a plain one."""
+    return name if _PLAIN_NAME.match(name) else repr(name)
+
 
 # The Rust release the templates are known to build with; older MSRVs still get this one.
 BASELINE_RUST = "1.95"
@@ -19,13 +29,15 @@ def choose_binary(facts: ProjectFacts, package: str | None, name: str | None) ->
     candidates = [b for b in facts.binaries if package in (None, b.package)]
     if package and not candidates:
         known = sorted({b.package for b in facts.binaries})
-        raise UsageError(f"--package {package}: no such package with a binary; choose one of {', '.join(known)}")
+        choices = ", ".join(map(shown_name, known))
+        raise UsageError(f"--package {shown_name(package)}: no such package with a binary; choose one of {choices}")
     if name:
         chosen = [b for b in candidates if b.name == name]
         if not chosen:
-            raise UsageError(f"--bin {name}: no such binary; choose one of {_listing(candidates)}")
+            raise UsageError(f"--bin {shown_name(name)}: no such binary; choose one of {_listing(candidates)}")
         if len(chosen) > 1:
-            raise UsageError(f"--bin {name} is in several packages; add --package ({', '.join(b.package for b in chosen)})")
+            packages = ", ".join(shown_name(b.package) for b in chosen)
+            raise UsageError(f"--bin {shown_name(name)} is in several packages; add --package ({packages})")
         return chosen[0]
     if package and len(candidates) == 1:
         return candidates[0]
@@ -88,6 +100,6 @@ def rust_version_reason(facts: ProjectFacts, binary: Binary) -> str:
 
 
 def _listing(binaries: list[Binary]) -> str:
-    shown = [f"{b.name} (package {b.package})" for b in binaries[:12]]
+    shown = [f"{shown_name(b.name)} (package {shown_name(b.package)})" for b in binaries[:12]]
     more = f" and {len(binaries) - 12} more" if len(binaries) > 12 else ""
     return ", ".join(shown) + more

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from . import lockcompat
 from .choices import default_rust_version, rust_version_reason
 from .features import known_features
 from .inspect import ProjectFacts
@@ -23,6 +24,8 @@ def report_data(facts: ProjectFacts) -> dict:
         package = facts.workspace.package(name)
         if package is not None:
             features[name] = {"known": list(known_features(package)), "default": list(package.features.get("default", ()))}
+    channel = lockcompat.file_channel(facts.toolchain)
+    lock_notes = lockcompat.lock_warnings(facts.lock, default_rust_version(facts, default), channel) if default else []
     return {
         "kind": facts.kind,
         "workspace_root": str(facts.root),
@@ -42,7 +45,7 @@ def report_data(facts: ProjectFacts) -> dict:
         "build_packages": list(packages.build),
         "runtime_packages": list(packages.runtime),
         "package_reasons": {name: packages.why(name) for name in (*packages.build, *packages.runtime)},
-        "warnings": list(dict.fromkeys(facts.warnings + packages.warnings)),
+        "warnings": list(dict.fromkeys((*facts.warnings, *packages.warnings, *lock_notes))),
     }
 
 

@@ -32,6 +32,8 @@ _IN_CODE = (
 # Words of a listening statement; `serve` but not `server` (a client's server address is not a bind).
 _BIND = re.compile(r"(?i:bind|listen)|\bserve(?:_\w+)?\b|\b(?:TcpListener|UdpSocket|HttpServer|Server)\b")
 _BIND_WORDS = ("bind", "listen", "serve", "udpsocket")  # one is in every match of _BIND, lowercased
+# `#[cfg(test)]`, `#[cfg(all(test, ...))]`, `#[test]`, `#[tokio::test]`; not `#[cfg(not(test))]`.
+_TEST_ATTRIBUTE = re.compile(r"#\[\s*(?:cfg\s*\(\s*(?:all\s*\(\s*)?test\b[^\]]*|(?:\w+::)*test(?:\s*\([^\]]*\))?\s*)\]")
 _BINDING = re.compile(r"\b(let|const|static)\s+(?:mut\s+)?([A-Za-z_]\w*)")
 _FIELD = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?([A-Za-z_]\w*)\s*:")
 _ADDRESS_NAME = re.compile(r"(?i)addr|host|^ip$")
@@ -124,10 +126,37 @@ def _findings(code: list[str], strings: list[tuple[int, int, str]], bind_lines: 
         for pattern, address in _IN_CODE
         if pattern.search(line)
     ]
+    tests = _test_lines(code)
     for line, anchor, address in candidates:
-        if line not in found and _listens(code, anchor, bind_lines):
+        if line not in found and anchor not in tests and _listens(code, anchor, bind_lines):
             found[line] = Finding(line + 1, address)
     return sorted(found.values(), key=lambda f: f.line)
+
+
+def _test_lines(code: list[str]) -> set[int]:
+    """The lines of the items under `#[cfg(test)]` or a test attribute: unit tests, not the binary."""
+    lines: set[int] = set()
+    for start, text in enumerate(code):
+        attribute = _TEST_ATTRIBUTE.search(text)
+        if attribute is None:
+            continue
+        depth, n, column = 0, start, attribute.end()
+        while n < len(code):
+            for char in code[n][column:]:
+                if char == ";" and depth == 0:
+                    break
+                if char == "{":
+                    depth += 1
+                elif char == "}":
+                    depth -= 1
+                    if depth == 0:
+                        break
+            else:
+                n, column = n + 1, 0
+                continue
+            break
+        lines.update(range(start, min(n, len(code) - 1) + 1))
+    return lines
 
 
 def _listens(code: list[str], anchor: int, bind_lines: list[str]) -> bool:

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__, contract, loopback, nodefiles, plan_cluster, plan_image, ports, probes, runtimes, rustrelease
+from . import __version__, contract, lockcompat, loopback, nodefiles, plan_cluster, plan_image, ports, probes, runtimes, rustrelease
 from .answers import Answers, validate
 from .bootstrap import make_bootstrap
-from .choices import baseline_release, choose_binary, choose_extra_bins, default_rust_version
+from .choices import baseline_release, choose_binary, choose_extra_bins, default_rust_version, shown_name
 from .deploytargets import FILE_TARGETS
 from .errors import ScaffoldError, UsageError
 from .features import check_features
@@ -83,6 +83,7 @@ def make_plan(
     runtime.check_rust_version(rust_version, "--rust-version" if given else f"{_pin_source(facts)} pins Rust")
     toolchain, toolchain_notes = make_toolchain(facts.toolchain, rust_version, channel)
     warnings += toolchain_notes
+    warnings += lockcompat.lock_warnings(facts.lock, rust_version, channel or lockcompat.file_channel(facts.toolchain))
     healthcheck_kind = answers.healthcheck
     if healthcheck_kind is None:  # resolve() fills it in (and says why); a library caller may not
         healthcheck_kind = probes.default_probe(facts, binary, features, runtime.name).kind
@@ -177,12 +178,11 @@ def _named_ports(answers: Answers) -> tuple[ports.NamedPort, ...]:
 
 
 # What Cargo accepts in package and target names; they reach shell commands, paths and comments.
-_CARGO_NAME = re.compile(r"^\w[\w+.-]*$")
 
 
 def _check_names(binary: Binary) -> None:
     for what, name in (("package", binary.package), ("binary", binary.name)):
-        if not _CARGO_NAME.match(name):
+        if shown_name(name) != name:
             raise ScaffoldError(
                 f"{binary.manifest}: {what} name {name!r} is not a name Cargo accepts "
                 "(letters, digits, `-` and `_`); rename it"

@@ -1,5 +1,6 @@
 """Project-level facts: kind, the default binary, and `scaffold inspect --json` on the sample crates."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -88,6 +89,18 @@ def test_project_statements_that_disagree_choose_nothing(tmp_path):
     assert disagree and "kvs-admin" in disagree[0] and "kvs-server" in disagree[0], facts.warnings
     with pytest.raises(UsageError, match=r"pick one with --bin: .*kvs-server \(package kvs-server\)"):
         choose_binary(facts, None, None)
+
+
+def test_names_cargo_would_refuse_stay_on_one_line_in_the_choices(tmp_path):
+    """A package named with a line break (hand-written TOML; Cargo refuses it) is quoted in the messages."""
+    shutil.copytree(MANIFESTS / "many-bins", tmp_path / "p")
+    facts = inspect_project(tmp_path / "p")
+    odd = dataclasses.replace(facts, binaries=tuple(dataclasses.replace(b, package="a\nb") for b in facts.binaries),
+                              default_binary=None)
+    for package, name in ((None, None), (None, "nope"), ("x\ny", None)):
+        with pytest.raises(UsageError) as raised:
+            choose_binary(odd, package, name)
+        assert "\n" not in str(raised.value) and "'a\\nb'" in str(raised.value), str(raised.value)
 
 
 def test_only_commands_that_build_count(tmp_path):

@@ -66,6 +66,32 @@ def test_quiet(source):
     assert scan_rust(source) == []
 
 
+# rathole 0.5.0's src/config.rs: a listen address set in a unit test is not what the binary binds.
+TEST_MODULE = (
+    'fn serve(c: &Config) { TcpListener::bind(&c.bind_addr); }\n'
+    '#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn t() {\n'
+    '        let c = ServerConfig {\n            bind_addr: "127.0.0.1:80".into(),\n        };\n    }\n}\n'
+)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        TEST_MODULE,
+        '#[test]\nfn binds() {\n    let l = TcpListener::bind("127.0.0.1:0").unwrap();\n}',
+        '#[tokio::test]\nasync fn binds() {\n    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();\n}',
+        '#[cfg(all(test, unix))]\nmod tests { fn f() { TcpListener::bind("127.0.0.1:0"); } }',
+    ],
+)
+def test_unit_tests_are_not_the_binary(source):
+    assert scan_rust(source) == []
+
+
+def test_code_after_a_test_module_is_scanned():
+    source = TEST_MODULE + 'fn main() {\n    let l = TcpListener::bind("127.0.0.1:1");\n}'
+    assert lines(source) == [(len(TEST_MODULE.splitlines()) + 2, "127.0.0.1")]
+
+
 def test_a_const_bound_in_another_file():
     files = [(Path("lib.rs"), 'pub const ADDR: &str = "127.0.0.1:7000";'), (Path("main.rs"), "let l = TcpListener::bind(lib::ADDR)?;")]
     found = scan_rust_files(files)

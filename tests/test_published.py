@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from generator.inspect import inspect_project
+from generator.inspect_report import report_data
+from generator.loopback import check_loopback
 from generator.syspackages import TABLE
 from tests import published
 from tests.published import published_crate  # noqa: F401  (fixture)
@@ -77,3 +79,22 @@ def test_simple_http_server_tls_links_the_system_openssl(published_crate):  # no
     assert not set(vendored.build) & set(with_tls.build), with_tls.build
     plain = facts.system_packages(facts.default_binary)
     assert not set(openssl.build + openssl.runtime) & set(plain.build + plain.runtime), plain
+
+
+@pytest.mark.parametrize("version", ["0.4.8", "0.5.0"])
+def test_rathole_links_the_system_openssl_by_default_and_binds_no_loopback(published_crate, version):  # noqa: F811
+    """native-tls is a default feature; the 127.0.0.1 listen addresses in its source are in #[cfg(test)] modules."""
+    crate = published_crate("rathole", version)
+    facts = inspect_project(crate)
+    openssl = TABLE["openssl-sys"]
+    system = facts.system_packages(facts.default_binary)
+    assert set(openssl.build) <= set(system.build) and set(openssl.runtime) <= set(system.runtime), system
+    assert "127.0.0.1" in (crate / "src" / "config.rs").read_text()  # in its unit tests
+    assert check_loopback(facts, facts.default_binary) == ()
+
+
+def test_rathole_0_5_0_locks_a_time_that_rust_1_80_and_later_do_not_compile(published_crate):  # noqa: F811
+    """Its build on Rust 1.95 fails in time 0.3.29 (E0282); 0.4.8's time 0.3.16 predates the breakage."""
+    [old, new] = (inspect_project(published_crate("rathole", v)) for v in ("0.5.0", "0.4.8"))
+    assert any("time 0.3.29" in w and "cargo update -p time" in w for w in report_data(old)["warnings"])
+    assert not any("does not compile" in w for w in report_data(new)["warnings"])

@@ -18,7 +18,15 @@ hand: its arguments, its port, its healthcheck and its user all come from the ge
   the test checks the running binary links a library of each runtime package it installed. Its
   ``rust-toolchain`` file pins ``stable``, which rustup downloads in the generated toolchain layer on
   the official image; here no toolchain can be downloaded, so it is built on the NOT FAITHFUL channels
-  stand-in (the host toolchain also registered as ``stable``).
+  stand-in (the host toolchain also registered as ``stable``). It stays beside rathole as the only engine
+  build with ``--features``, where the feature alone brings in openssl-sys.
+- rathole (0.4.8) has no toolchain file and links the system OpenSSL by default (native-tls), so the same
+  proof runs on the faithful stand-in. Its server reads its addresses and services from a config file
+  named on its command line: a ``--node-file`` template of the user's (written into the test's copy of
+  the crate, not a change to its sources), rendered per node and mounted read-only, and ``--node-arg``s
+  naming it. The test completes rathole's control-channel handshake with the token of that file through
+  the published port, and the service the file declares is then bound in the container. (rathole 0.5.0's
+  lock holds time 0.3.29, which Rust 1.80 and later do not compile; scaffold warns about it.)
 
 mini-redis binds 127.0.0.1 in code, so it is no "reachable" case; it is fetched and inspected in
 tests/test_published.py.
@@ -26,6 +34,7 @@ tests/test_published.py.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import socket
@@ -54,6 +63,7 @@ class Server:
     port: int  # the port it is told to listen on inside the container, on every interface
     features: tuple[str, ...] = ()  # given to scaffold as --features
     channels: bool = False  # built on the channels stand-in: its toolchain file names a channel
+    files: tuple[tuple[str, str], ...] = ()  # the user's own files (path in the crate, content), e.g. a --node-file template
 
 
 SFZ = Server(
@@ -68,6 +78,20 @@ SIMPLE_HTTP = Server(
     ("--http-port", "8080", "--healthcheck", "http", "--health-path", "/",
      "--node-arg=--port", "--node-arg={{ http_port }}", "--node-arg={{ data_dir }}"),
     8080, features=("tls",), channels=True,
+)
+# rathole reads its listen addresses and services from a config file named on its command line: the
+# user's --node-file template, rendered per node and mounted read-only where the argument points.
+RATHOLE_TOKEN = "scaffold-published-test"
+RATHOLE_SERVICE = ("echo", 5202)  # a service rathole exposes once a client with its token connects
+RATHOLE_CONFIG = (
+    '[server]\nbind_addr = "0.0.0.0:{{ http_port }}"\n\n'
+    f'[server.services.{RATHOLE_SERVICE[0]}]\ntoken = "{RATHOLE_TOKEN}"\nbind_addr = "0.0.0.0:{RATHOLE_SERVICE[1]}"\n'
+)
+RATHOLE = Server(
+    "rathole", "0.4.8",
+    ("--http-port", "2333", "--healthcheck", "tcp", "--node-file", "deploy/server.toml.j2:/etc/rathole/server.toml",
+     "--node-arg=--server", "--node-arg=/etc/rathole/server.toml"),
+    2333, files=(("deploy/server.toml.j2", RATHOLE_CONFIG),),
 )
 BORE = Server("bore-cli", "0.6.0", ("--force", "--http-port", "7835", "--healthcheck", "tcp", "--node-arg", "server"), 7835)
 
@@ -87,6 +111,9 @@ def published_image(engine, base_images, tmp_path_factory):
     def image(server: Server) -> Generated:
         if server not in built:
             crate = private_copy(server.crate, server.version, tmp_path_factory.mktemp("published"))
+            for path, content in server.files:
+                (crate / path).parent.mkdir(parents=True, exist_ok=True)
+                (crate / path).write_text(content)
             init = subprocess.run(
                 [sys.executable, "-m", "generator.main", "init", str(crate), "--no-input", "-q", "--nodes", "1",
                  "--host-port", str(free_port()), *server.init_flags,
@@ -207,25 +234,78 @@ def _installs(dockerfile: str) -> list[tuple[str, ...]]:
     return [tuple(m.split()) for m in re.findall(r"apt-get install -y --no-install-recommends ([^\\&\n]+)", dockerfile)]
 
 
-def test_simple_http_server_with_tls_links_the_system_openssl_scaffold_installs(docker, compose_bin, published_image, tmp_path):
-    generated = published_image(SIMPLE_HTTP)
+def _links_the_runtime_packages(docker: DockerTest, container: str, binary: str, runtime: tuple[str, ...]) -> None:
+    """The running binary links libraries of the runtime packages installed, and of no others."""
+    # The packages owning the shared libraries the binary links (dpkg knows a file by the path its
+    # package ships, which on merged /usr need not be the one ldd prints).
+    script = (f"for f in $(ldd /usr/local/bin/{binary} | awk '/=> \\//{{print $3}}'); do "
+              "dpkg -S \"*/$(basename \"$(realpath \"$f\")\")\"; done | cut -d: -f1 | sort -u")
+    linked = docker.engine.cmd("exec", container, "sh", "-c", script)
+    assert linked.returncode == 0, linked.stderr
+    libraries = set(linked.stdout.split()) - {"libc6", "libgcc-s1"}  # in every runtime image
+    assert libraries and libraries <= set(runtime), (libraries, runtime)
+    installed = docker.engine.cmd("exec", container, "dpkg-query", "-W", "-f", "${Status}\n", *runtime)
+    assert installed.stdout.split("\n")[:-1] == ["install ok installed"] * len(runtime), installed.stdout
+
+
+def _installs_what_inspect_names(generated: Generated, server: Server):
+    """The system packages inspect names for openssl-sys, installed by the generated Dockerfile."""
     facts = inspect_project(generated.crate)
-    system = facts.system_packages(facts.default_binary, SIMPLE_HTTP.features)
+    system = facts.system_packages(facts.default_binary, server.features)
     assert system.build and system.runtime, system
     assert all("openssl-sys" in system.why(p) for p in (*system.build, *system.runtime)), system.needed_by
     assert _installs((generated.crate / "Dockerfile").read_text()) == [system.build, system.runtime]
+    return system
 
+
+def test_simple_http_server_with_tls_links_the_system_openssl_scaffold_installs(docker, compose_bin, published_image, tmp_path):
+    generated = published_image(SIMPLE_HTTP)
+    system = _installs_what_inspect_names(generated, SIMPLE_HTTP)
     started = compose_up(docker, generated, tmp_path)  # healthy: GET / on the container's own address
     with urllib.request.urlopen(f"http://127.0.0.1:{started.host_port}/", timeout=10) as resp:
         assert resp.status == 200
         assert b"<html" in resp.read(4096).lower()
-    # The packages owning the shared libraries the running binary links (dpkg knows a file by the path
-    # its package ships, which on merged /usr need not be the one ldd prints).
-    script = ("for f in $(ldd /usr/local/bin/simple-http-server | awk '/=> \\//{print $3}'); do "
-              "dpkg -S \"*/$(basename \"$(realpath \"$f\")\")\"; done | cut -d: -f1 | sort -u")
-    linked = docker.engine.cmd("exec", started.container, "sh", "-c", script)
-    assert linked.returncode == 0, linked.stderr
-    libraries = set(linked.stdout.split()) - {"libc6", "libgcc-s1"}  # in every runtime image
-    assert libraries and libraries <= set(system.runtime), (libraries, system.runtime)
-    installed = docker.engine.cmd("exec", started.container, "dpkg-query", "-W", "-f", "${Status}\n", *system.runtime)
-    assert installed.stdout.split("\n")[:-1] == ["install ok installed"] * len(system.runtime), installed.stdout
+    _links_the_runtime_packages(docker, started.container, "simple-http-server", system.runtime)
+
+
+def _listening(docker: DockerTest, container: str, port: int) -> bool:
+    """Whether a TCP socket of the container listens on port (state 0A in /proc/net/tcp{,6})."""
+    tables = docker.engine.cmd("exec", container, "cat", "/proc/net/tcp", "/proc/net/tcp6").stdout
+    return any(f.split()[1].endswith(f":{port:04X}") and f.split()[3] == "0A"
+               for f in tables.splitlines() if len(f.split()) > 3 and ":" in f.split()[1])
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_rathole_server_reads_its_node_file_links_the_system_openssl_and_answers_its_protocol(
+        docker, compose_bin, published_image, tmp_path):
+    generated = published_image(RATHOLE)  # no toolchain file: built on the faithful stand-in
+    system = _installs_what_inspect_names(generated, RATHOLE)
+    started = compose_up(docker, generated, tmp_path)  # healthy: a TCP connect to the container's own address
+    assert started.service["command"] == ["--server", "/etc/rathole/server.toml"]
+    rendered = (generated.crate / "cluster" / "rathole-0" / "server.toml").read_text()
+    assert f'bind_addr = "0.0.0.0:{RATHOLE.port}"' in rendered
+    name, service_port = RATHOLE_SERVICE
+    assert not _listening(docker, started.container, service_port)  # exposed only once a client is in
+    # rathole's control channel (bincode): Hello::ControlChannelHello(version 1, sha256(service name)), the
+    # server's Hello with a nonce, Auth(sha256(token + nonce)), then Ack::Ok (variant 0) from the server.
+    with connect(started.host_port) as sock:
+        sock.settimeout(10)
+        sock.sendall(b"\0\0\0\0\x01" + hashlib.sha256(name.encode()).digest())
+        hello = _recv_exactly(sock, 37)
+        assert hello[:5] == b"\0\0\0\0\x01", hello
+        sock.sendall(hashlib.sha256(RATHOLE_TOKEN.encode() + hello[5:]).digest())
+        assert _recv_exactly(sock, 4) == b"\0\0\0\0", "rathole did not accept the token of its node file"
+        deadline = time.monotonic() + 30
+        while not _listening(docker, started.container, service_port) and time.monotonic() < deadline:
+            time.sleep(1)
+        assert _listening(docker, started.container, service_port), f"service {name} is not bound after the handshake"
+    _links_the_runtime_packages(docker, started.container, "rathole", system.runtime)

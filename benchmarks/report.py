@@ -1,6 +1,8 @@
 """docs/benchmarks.md and docs/benchmarks.png from the results of benchmarks/dockerfiles.py.
 
 Run on its own to redraw from an existing docs/benchmarks.json: python benchmarks/report.py
+With ``--real FILE`` (benchmarks/real.py's results file) the real-size projects' run is stored in
+docs/benchmarks.json under ``real`` first, and drawn with the rest.
 """
 
 from __future__ import annotations
@@ -8,6 +10,8 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+
+import realreport
 
 HERE = Path(__file__).resolve().parent
 METHOD = HERE / "method.md"  # hand-written: method, caveats and analysis, included verbatim
@@ -177,8 +181,11 @@ def chart(results: dict, path: Path) -> bool:
     crates = list(results["crates"])
     metrics = [("cold_s", "cold build (s)"), ("edit_rebuild_s", "rebuild, one-line change (s)"),
                ("dep_rebuild_s", "rebuild, new dependency (s)"), ("image_bytes", "image size (MB)")]
-    fig, axes = plt.subplots(len(crates), len(metrics), figsize=(4.2 * len(metrics), 3.6 * len(crates)),
-                             squeeze=False)
+    real = results.get("real", {}).get("projects", {})
+    rows = len(crates) + len(real)
+    fig, axes = plt.subplots(rows, len(metrics), figsize=(4.2 * len(metrics), 3.6 * rows), squeeze=False)
+    for row, name in enumerate(real, start=len(crates)):
+        realreport.chart_row(list(axes[row]), results["real"], name, LABELS, OURS)
     for row, name in enumerate(crates):
         crate = results["crates"][name]
         variants = list(crate["variants"])
@@ -225,6 +232,8 @@ def write(results: dict, out: Path) -> None:
     if has_chart:
         lines += ["![build times and image sizes](benchmarks.png)", ""]
     lines += ["## Results", ""] + tables(results) + tool_table(results)
+    if results.get("real"):
+        lines += realreport.section(results["real"], OURS, LABELS)
     gaps = best_by_runtime(results)
     lines += ["## Where a scaffold variant is not the best for its runtime (computed)", ""]
     lines += (gaps or ["- none: every scaffold variant is the best (within 5 %) for its runtime"]) + [""]
@@ -235,4 +244,8 @@ def write(results: dict, out: Path) -> None:
 
 if __name__ == "__main__":
     out = Path(__file__).resolve().parent.parent / "docs"
-    write(json.loads((out / "benchmarks.json").read_text()), out)
+    stored = json.loads((out / "benchmarks.json").read_text())
+    if sys.argv[1:2] == ["--real"]:
+        stored["real"] = json.loads(Path(sys.argv[2]).read_text())
+        (out / "benchmarks.json").write_text(json.dumps(stored, indent=2) + "\n")
+    write(stored, out)

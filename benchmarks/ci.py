@@ -5,10 +5,11 @@ pushed. That is reproduced on one engine, for every (project, variant) at once:
 
 1. **push**: the README's CI recipe for the previous commit (the dependency stage with ``--target``,
    then the image, each with ``BUILDKIT_INLINE_CACHE=1`` and both ``--cache-from``);
-2. **reset**: ``docker save`` of every pushed tag into one tar (the registry), ``docker rmi`` of those
-   tags, ``docker builder prune -af`` (the whole builder cache: a local image's layers keep their
-   cache records through a prune by id, so nothing less gives a fresh builder) and ``docker load``
-   of the tar (the runner pulling the cache images);
+2. **reset**: ``docker push`` of every pushed tag to a registry (or, without one, ``docker save`` into
+   a tar: on Docker 20.10 a cache imported from a loaded image reuses no step, which the controls
+   catch), ``docker rmi`` of those tags and the builds' other images, ``docker builder prune -af`` (the
+   whole builder cache: a local image's layers keep their cache records through a prune by id, so
+   nothing less gives a fresh builder) and, for the tar, ``docker load``;
 3. **timed**: after a one-line change, the recipe again, timed, with the crates cargo compiled.
 
 Two controls check the reset (two tiny projects with a slow dependency step, pushed and reset with
@@ -53,10 +54,15 @@ def other_builds() -> int:
     return sum(1 for line in out.splitlines() if "docker build" in line or line.startswith("docker build"))
 
 
-def reset(tags: list[str], local: list[str], tar: Path, wait_s: float = 900) -> dict:
-    """save `tags`, rmi them and the `local` images (the same builds' other tags), prune the whole builder
-    cache, load `tags`: the fresh runner. Waits (bounded) for other builds to finish before the prune."""
-    docker("save", "-o", str(tar), *tags, timeout=3600)
+def reset(tags: list[str], local: list[str], tar: Path | None, wait_s: float = 240) -> dict:
+    """Publish `tags` (push them to their registry, or with `tar`, `docker save` them), rmi them and the
+    `local` images (the same builds' other tags), prune the whole builder cache and, with `tar`, load
+    them again: the fresh runner. Waits (bounded) for other builds to finish before the prune."""
+    if tar is None:
+        for tag in tags:
+            docker("push", tag, timeout=3600)
+    else:
+        docker("save", "-o", str(tar), *tags, timeout=3600)
     for tag in [*tags, *local]:
         docker("rmi", tag, check=False)
     deadline, busy = time.monotonic() + wait_s, other_builds()
@@ -65,16 +71,18 @@ def reset(tags: list[str], local: list[str], tar: Path, wait_s: float = 900) -> 
         time.sleep(20)
         busy = other_builds()
     pruned = docker("builder", "prune", "-a", "-f", timeout=3600).stdout.strip().splitlines()[-1:]
-    docker("load", "-i", str(tar), timeout=3600)
-    size = tar.stat().st_size
-    tar.unlink()
-    return {"registry_tar_bytes": size, "other_builds_at_prune": busy, "prune": pruned[0] if pruned else ""}
+    result = {"other_builds_at_prune": busy, "prune": pruned[0] if pruned else "", "registry": "docker save/load" if tar else "push"}
+    if tar is not None:
+        docker("load", "-i", str(tar), timeout=3600)
+        result["registry_tar_bytes"] = tar.stat().st_size
+        tar.unlink()
+    return result
 
 
 class Control:
     """A tiny two-stage project whose dependency step sleeps, to check what the reset leaves."""
 
-    def __init__(self, work: Path, image: str, name: str, tag_repo: str):
+    def __init__(self, work: Path, image: str, name: str, tag_repo: str):  # tag_repo may start with a registry
         self.folder = work / "ci-control" / name
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir(parents=True)

@@ -157,8 +157,8 @@ def parse_size(text: str) -> int:
 
 
 class Runner:
-    def __init__(self, results: Results, work: Path):
-        self.results, self.work = results, work
+    def __init__(self, results: Results, work: Path, registry: str | None = None):
+        self.results, self.work, self.registry = results, work, registry
         self.run_id = results.data["run_id"]
 
     def state(self, project: Project, variant: str) -> dict:
@@ -207,15 +207,17 @@ class Runner:
     def ci_images(self, project: Project, variant: str) -> tuple[str | None, str, str]:
         """The dependency stage (None: one stage) and the two tags the CI recipe pushes."""
         stage = "builder" if variant in SCAFFOLD else DEPENDENCY_STAGE[variant]
-        final = f"{TAG_REPO}/{project.name}-{variant}-ci:{self.run_id}"
-        return stage, f"{TAG_REPO}/{project.name}-{variant}-ci-deps:{self.run_id}", final
+        repo = f"{self.registry}/{TAG_REPO}" if self.registry else TAG_REPO
+        final = f"{repo}/{project.name}-{variant}-ci:{self.run_id}"
+        return stage, f"{repo}/{project.name}-{variant}-ci-deps:{self.run_id}", final
 
     def ci_batch(self, pairs: list[tuple[Project, str]]) -> None:
         """The CI case for every (project, variant) at once: push, one reset with its controls, then timed."""
         batch = self.results.data.setdefault("ci", {"pushed": []})
         todo = [(p, v) for p, v in pairs if v not in self.results.project(p.name)["scenarios"].get("ci", {})]
         if any(f"{p.name}/{v}" not in batch["pushed"] for p, v in todo):
-            controls = [ci.Control(self.work, DEBIAN_IMAGE, name, TAG_REPO) for name in ("plain", "imported")]
+            repo = f"{self.registry}/{TAG_REPO}" if self.registry else TAG_REPO
+            controls = [ci.Control(self.work, DEBIAN_IMAGE, name, repo) for name in ("plain", "imported")]
             tags = [tag for control in controls for tag in control.push()]
             for project, variant in todo:
                 log(f"{project.name} / ci / {variant}: the previous commit's push")
@@ -225,9 +227,9 @@ class Runner:
                 for args in ci.recipe_args(stage, deps, final):
                     build_with(folder, args)
                 tags += [deps, final] if stage else [final]
-            log(f"ci: reset (save {len(tags)} image(s), rmi, builder prune -af, load)")
+            log(f"ci: reset (publish {len(tags)} image(s), rmi, builder prune -af)")
             local = [f"{TAG_REPO}/{p.name}-{v}:{self.run_id}" for p, v in todo]  # the other scenarios' images
-            batch["reset"] = ci.reset(tags, local, self.work / "registry.tar")
+            batch["reset"] = ci.reset(tags, local, None if self.registry else self.work / "registry.tar")
             batch["controls"] = {"without_cache_from": controls[0].rebuild(False), "with_cache_from": controls[1].rebuild(True)}
             batch["controls_ok"] = ci.controls_ok(batch["controls"])
             batch["pushed"] = [f"{p.name}/{v}" for p, v in todo]
@@ -238,6 +240,7 @@ class Runner:
             state = self.state(project, variant)
             folder = Path(state["folder"])
             state["edits"] += 1
+            self.results.save()  # before the edit, so that a resumed run makes a new one
             argument, expected = edit_for(project, "ci")(folder, state["edits"])
             stage, deps, final = self.ci_images(project, variant)
             builds, compiled = [], []
@@ -348,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variant", action="append", choices=[*BASELINES, *SCAFFOLD])
     ap.add_argument("--reps", type=int, help="repetitions of the edit scenarios (default 3)")
     ap.add_argument("--results", type=Path, default=WORK / "results.json")
+    ap.add_argument("--registry", help="the CI case pushes to and pulls from this registry (host:port) instead of docker save/load")
+    ap.add_argument("--ci-only", action="append", metavar="PROJECT/VARIANT", help="the CI case for these pairs only")
     ap.add_argument("--no-floor", action="store_true", help="skip the host floor and the engine's fixed cost")
     ap.add_argument("--clean", action="store_true", help="remove this results file's images and build-cache records, then stop")
     ns = ap.parse_args(argv)
@@ -355,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     if ns.clean:
         clean(results)
         return 0
-    runner = Runner(results, WORK)
+    runner = Runner(results, WORK, ns.registry)
     variants = ns.variant or list(VARIANTS)
     if "cargo-chef" in variants:
         from dockerfiles import chef_image  # the sample-crate benchmark's cargo-chef image
@@ -392,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
                     done.append(runner.measure(project, scenario, variant))
                     results.save()
                     log(f"  {done[-1]['s']:.1f} s" + (f" CHECK FAILED: {done[-1]['check']}" if done[-1].get("check") else ""))
+    ci_pairs = [(p, v) for p, v in ci_pairs if not ns.ci_only or f"{p.name}/{v}" in ns.ci_only]
     if ci_pairs:
         runner.ci_batch(ci_pairs)
     print("\n".join(summary(results.data)))

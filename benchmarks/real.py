@@ -334,7 +334,8 @@ def clean(results: Results) -> None:
     """Remove this run's images and build-cache records (the warm states a resumed run would reuse)."""
     run_id = results.data["run_id"]
     listed = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", check=False).stdout.split()
-    mine = [image for image in listed if image.startswith(f"{TAG_REPO}/") and image.endswith(f":{run_id}")]
+    ours = (f"{TAG_REPO}/", f"/{TAG_REPO}/")  # also the CI case's registry-prefixed tags
+    mine = [image for image in listed if (image.startswith(ours[0]) or ours[1] in image) and image.endswith(f":{run_id}")]
     for image in mine:
         docker("rmi", image, check=False)
     pruned = prune_marked(f"{TAG_REPO}-{run_id}-")

@@ -6,12 +6,14 @@ Scenarios, each timed on the state the previous one left (the variant's own cach
 ``edit``        a one-line change (sfz: main.rs; workspace: the base library every member uses) (3 times)
 ``leaf``        a one-line change in a member nothing depends on (workspace only) (3 times)
 ``dependency``  a new registry dependency, Cargo.lock updated on the host (3 times; removed, untimed, in between)
-``ci``          a fresh builder with the previous build's layers imported, the README's CI recipe: the
-                dependency stage (``--target``) and then the image, each with ``BUILDKIT_INLINE_CACHE=1``
-                and both ``--cache-from``. It runs once for the previous commit; after a one-line change
-                this run's build-cache records are pruned and both builds are timed (once).
-                ``engine_check`` first records whether this engine reads inline cache from local images
-                at all, and whether it reuses local layers without it (then the case is optimistic).
+``ci``          a fresh runner with only the previous build's images (benchmarks/ci.py): the README's CI
+                recipe pushes the previous commit, the builder is reset (save, rmi, whole-cache prune,
+                load), and after a one-line change in the binary's main.rs the recipe is timed (once).
+                It runs for every selected project and variant in one batch, after their other
+                scenarios, with two controls that check that the reset gives a cold runner.
+
+Every run records the load average and the size of the variant's cache mounts (``exec.cachemount``
+records of ``docker system df -v``), so the growth of the target cache can be reported.
 
 The floor of a scenario is the host's ``cargo build --release`` of the same change in a warm target
 directory plus the engine's fixed cost: a trivial build with the same stages (builder with the
@@ -39,8 +41,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import ci
 from buildkit import MARK, cache_records, docker, log, mark_runs
-from realprojects import PROJECTS, Project, add_dependency, remove_dependency
+from realprojects import PROJECTS, Edit, Project, add_dependency, remove_dependency
 from variants import BASELINES, DEBIAN_IMAGE, RUST_IMAGE, SCAFFOLD, TAG_REPO, Crate, scaffold_variant
 
 SCENARIOS = ("cold", "edit", "leaf", "dependency", "ci")
@@ -96,8 +99,12 @@ COMPILED: list[str] = []  # the crates the last build() compiled, from cargo's l
 
 
 def build(folder: Path, tag: str, *extra: str) -> float:
+    return build_with(folder, ["-t", tag, *extra])
+
+
+def build_with(folder: Path, args: list[str]) -> float:
     started = time.perf_counter()
-    proc = docker("build", "--progress=plain", "-t", tag, *extra, str(folder))
+    proc = docker("build", "--progress=plain", *args, str(folder))
     COMPILED[:] = re.findall(r"\bCompiling (\S+) v", proc.stdout + proc.stderr)
     return time.perf_counter() - started
 
@@ -122,9 +129,36 @@ def prune_marked(marker: str) -> int:
     return len(mine)
 
 
+def edit_for(project: Project, scenario: str) -> Edit:
+    """The change a scenario makes: the leaf member's line for ``leaf`` and, where there is one, for ``ci``
+    (the binary's main.rs, as for the single crate)."""
+    if scenario in ("leaf", "ci") and project.leaf is not None:
+        return project.leaf
+    return project.edit
+
+
+def cache_mounts(token: str) -> dict[str, int]:
+    """Bytes of the variant's cache mounts (exec.cachemount records made by a RUN that carries its token), by path."""
+    mounts: dict[str, int] = {}
+    for record in cache_records():
+        found = re.match(r"cached mount (\S+) from exec", record.get("Description", ""))
+        if record.get("CacheType") == "exec.cachemount" and found and f"{MARK}={token} " in record["Description"]:
+            mounts[found.group(1)] = mounts.get(found.group(1), 0) + parse_size(record.get("Size", "0B"))
+    return mounts
+
+
+def parse_size(text: str) -> int:
+    """`docker system df` sizes ("1.23GB", "512kB", "0B") in bytes."""
+    found = re.fullmatch(r"([\d.]+)\s*([kKMGT]?B)", text.strip())
+    if not found:
+        return 0
+    scale = {"B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}[found.group(2)]
+    return int(float(found.group(1)) * scale)
+
+
 class Runner:
-    def __init__(self, results: Results, work: Path):
-        self.results, self.work = results, work
+    def __init__(self, results: Results, work: Path, registry: str | None = None):
+        self.results, self.work, self.registry = results, work, registry
         self.run_id = results.data["run_id"]
 
     def state(self, project: Project, variant: str) -> dict:
@@ -141,6 +175,12 @@ class Runner:
         return states[variant]
 
     def measure(self, project: Project, scenario: str, variant: str) -> dict:
+        result = self._measure(project, scenario, variant)
+        result["load"] = os.getloadavg()[0]
+        result["cache_mounts"] = cache_mounts(self.state(project, variant)["token"])
+        return result
+
+    def _measure(self, project: Project, scenario: str, variant: str) -> dict:
         state = self.state(project, variant)
         folder, token = Path(state["folder"]), state["token"]
         tag = f"{TAG_REPO}/{project.name}-{variant}:{self.run_id}"
@@ -159,34 +199,61 @@ class Runner:
             return {"s": seconds, "check": problem}
         state["edits"] += 1
         self.results.save()
-        edit = project.leaf if scenario == "leaf" else project.edit
-        assert edit is not None
-        if scenario == "ci":
-            return self._ci(project, variant, folder, tag, token, edit, state["edits"])
-        argument, expected = edit(folder, state["edits"])
+        argument, expected = edit_for(project, scenario)(folder, state["edits"])
         seconds = build(folder, tag)
         compiled = sorted(COMPILED)
         return {"s": seconds, "check": check(tag, binary_path(variant, project), argument, expected), "compiled": compiled}
 
-    def _ci(self, project: Project, variant: str, folder: Path, tag: str, token: str, edit, n: int) -> dict:
-        """The README's CI recipe, run twice: the previous commit pushes, this one is timed on a pruned builder."""
+    def ci_images(self, project: Project, variant: str) -> tuple[str | None, str, str]:
+        """The dependency stage (None: one stage) and the two tags the CI recipe pushes."""
         stage = "builder" if variant in SCAFFOLD else DEPENDENCY_STAGE[variant]
-        final = f"{TAG_REPO}/{project.name}-{variant}-ci:{self.run_id}"
-        deps = f"{TAG_REPO}/{project.name}-{variant}-ci-deps:{self.run_id}"
-        images = [deps, final] if stage else [final]
-        cache_from = [a for image in images for a in ("--cache-from", image)]
+        repo = f"{self.registry}/{TAG_REPO}" if self.registry else TAG_REPO
+        final = f"{repo}/{project.name}-{variant}-ci:{self.run_id}"
+        return stage, f"{repo}/{project.name}-{variant}-ci-deps:{self.run_id}", final
 
-        def recipe() -> float:
-            seconds = 0.0
-            if stage:
-                seconds += build(folder, deps, "--target", stage, "--build-arg", "BUILDKIT_INLINE_CACHE=1", *cache_from)
-            return seconds + build(folder, final, "--build-arg", "BUILDKIT_INLINE_CACHE=1", *cache_from)
-
-        recipe()  # the previous commit's run
-        argument, expected = edit(folder, n)
-        pruned = prune_marked(token)
-        seconds = recipe()
-        return {"s": seconds, "check": check(final, binary_path(variant, project), argument, expected), "pruned_records": pruned}
+    def ci_batch(self, pairs: list[tuple[Project, str]]) -> None:
+        """The CI case for every (project, variant) at once: push, one reset with its controls, then timed."""
+        batch = self.results.data.setdefault("ci", {"pushed": []})
+        todo = [(p, v) for p, v in pairs if v not in self.results.project(p.name)["scenarios"].get("ci", {})]
+        if any(f"{p.name}/{v}" not in batch["pushed"] for p, v in todo):
+            repo = f"{self.registry}/{TAG_REPO}" if self.registry else TAG_REPO
+            controls = [ci.Control(self.work, DEBIAN_IMAGE, name, repo) for name in ("plain", "imported")]
+            tags = [tag for control in controls for tag in control.push()]
+            for project, variant in todo:
+                log(f"{project.name} / ci / {variant}: the previous commit's push")
+                folder = Path(self.state(project, variant)["folder"])
+                (folder / "Dockerfile").write_text(dockerfile(project, variant, self.state(project, variant)["token"], folder))
+                stage, deps, final = self.ci_images(project, variant)
+                for args in ci.recipe_args(stage, deps, final):
+                    build_with(folder, args)
+                tags += [deps, final] if stage else [final]
+            log(f"ci: reset (publish {len(tags)} image(s), rmi, builder prune -af)")
+            local = [f"{TAG_REPO}/{p.name}-{v}:{self.run_id}" for p, v in todo]  # the other scenarios' images
+            batch["reset"] = ci.reset(tags, local, None if self.registry else self.work / "registry.tar")
+            batch["controls"] = {"without_cache_from": controls[0].rebuild(False), "with_cache_from": controls[1].rebuild(True)}
+            batch["controls_ok"] = ci.controls_ok(batch["controls"])
+            batch["pushed"] = [f"{p.name}/{v}" for p, v in todo]
+            self.results.save()
+            log(f"ci: controls {batch['controls']} -> {'ok' if batch['controls_ok'] else 'NOT A FRESH RUNNER'}")
+        for project, variant in todo:
+            log(f"{project.name} / ci / {variant}: timed")
+            state = self.state(project, variant)
+            folder = Path(state["folder"])
+            state["edits"] += 1
+            self.results.save()  # before the edit, so that a resumed run makes a new one
+            argument, expected = edit_for(project, "ci")(folder, state["edits"])
+            stage, deps, final = self.ci_images(project, variant)
+            builds, compiled = [], []
+            for args in ci.recipe_args(stage, deps, final):
+                builds.append(build_with(folder, args))
+                compiled += COMPILED
+            result = {"s": sum(builds), "builds_s": builds, "compiled": sorted(compiled),
+                      "check": check(final, binary_path(variant, project), argument, expected),
+                      "load": os.getloadavg()[0], "cache_mounts": cache_mounts(state["token"])}
+            self.results.project(project.name)["scenarios"].setdefault("ci", {})[variant] = [result]
+            self.results.save()
+            failed = f" CHECK FAILED: {result['check']}" if result["check"] else ""
+            log(f"  {result['s']:.1f} s, compiled {len(compiled)} crate(s){failed}")
 
     def floor(self, project: Project, scenario: str) -> dict:
         """Host cargo for the same change, and the engine's fixed cost of a trivial build with the same stages."""
@@ -217,9 +284,7 @@ class Runner:
                 remove_dependency(project, folder, manifest, lock)
                 timed()
             else:
-                edit = project.leaf if scenario == "leaf" else project.edit
-                assert edit is not None
-                edit(folder, 1000 + rep)
+                edit_for(project, scenario)(folder, 1000 + rep)
                 times.append(timed())
         return {"host_s": statistics.median(times), "host_runs": times}
 
@@ -242,40 +307,6 @@ class Runner:
             times.append(build(folder, tag))
         docker("rmi", tag, check=False)
         return statistics.median(times)
-
-
-def engine_check(work: Path) -> dict:
-    """Does this engine read inline cache from a local image, and does it reuse local layers without --cache-from?"""
-    folder = work / "engine-check"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    marker = f"engine-check-{uuid.uuid4().hex[:8]}"
-    (folder / "Dockerfile").write_text(
-        f"FROM {DEBIAN_IMAGE} AS deps\nRUN {MARK}={marker} sleep 2 && echo deps > /deps\n"
-        f"FROM deps AS final\nCOPY x /x\nRUN {MARK}={marker} cat /x > /copy\n"
-    )
-    tags = [f"{TAG_REPO}/engine-check-{name}:{marker}" for name in ("deps", "final", "again")]
-    (folder / "x").write_text("1\n")
-    docker("build", "-q", "--build-arg", "BUILDKIT_INLINE_CACHE=1", "--target", "deps", "-t", tags[0], str(folder))
-    docker("build", "-q", "--build-arg", "BUILDKIT_INLINE_CACHE=1", "-t", tags[1], str(folder))
-    prune_marked(marker)
-    (folder / "x").write_text("2\n")
-    plain = docker("build", "--progress=plain", "-t", tags[2], str(folder)).stderr
-    prune_marked(marker)
-    (folder / "x").write_text("3\n")
-    imported = docker("build", "--progress=plain", "--cache-from", tags[0], "--cache-from", tags[1], "-t", tags[2], str(folder)).stderr
-    for tag in tags:
-        docker("rmi", tag, check=False)
-    prune_marked(marker)
-
-    def deps_cached(output: str) -> bool:
-        step = next((line.split()[0] for line in output.splitlines() if "sleep 2 && echo deps" in line), None)
-        return step is not None and f"{step} CACHED" in output
-
-    return {
-        "reads_inline_cache_of_local_images": "importing cache manifest from" in imported and deps_cached(imported),
-        "reuses_local_layers_without_cache_from": deps_cached(plain),
-    }
 
 
 def summary(results: dict) -> list[str]:
@@ -303,7 +334,8 @@ def clean(results: Results) -> None:
     """Remove this run's images and build-cache records (the warm states a resumed run would reuse)."""
     run_id = results.data["run_id"]
     listed = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", check=False).stdout.split()
-    mine = [image for image in listed if image.startswith(f"{TAG_REPO}/") and image.endswith(f":{run_id}")]
+    ours = (f"{TAG_REPO}/", f"/{TAG_REPO}/")  # also the CI case's registry-prefixed tags
+    mine = [image for image in listed if (image.startswith(ours[0]) or ours[1] in image) and image.endswith(f":{run_id}")]
     for image in mine:
         docker("rmi", image, check=False)
     pruned = prune_marked(f"{TAG_REPO}-{run_id}-")
@@ -320,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variant", action="append", choices=[*BASELINES, *SCAFFOLD])
     ap.add_argument("--reps", type=int, help="repetitions of the edit scenarios (default 3)")
     ap.add_argument("--results", type=Path, default=WORK / "results.json")
+    ap.add_argument("--registry", help="the CI case pushes to and pulls from this registry (host:port) instead of docker save/load")
+    ap.add_argument("--ci-only", action="append", metavar="PROJECT/VARIANT", help="the CI case for these pairs only")
     ap.add_argument("--no-floor", action="store_true", help="skip the host floor and the engine's fixed cost")
     ap.add_argument("--clean", action="store_true", help="remove this results file's images and build-cache records, then stop")
     ns = ap.parse_args(argv)
@@ -327,18 +361,15 @@ def main(argv: list[str] | None = None) -> int:
     if ns.clean:
         clean(results)
         return 0
-    runner = Runner(results, WORK)
-    if "engine_check" not in results.data and (ns.scenario is None or "ci" in ns.scenario):
-        log("engine check: inline cache from local images")
-        results.data["engine_check"] = engine_check(WORK)
-        results.save()
+    runner = Runner(results, WORK, ns.registry)
     variants = ns.variant or list(VARIANTS)
     if "cargo-chef" in variants:
         from dockerfiles import chef_image  # the sample-crate benchmark's cargo-chef image
         from harness import Bench
 
         chef_image(Bench(WORK, results.data["run_id"]))
-    for name in ns.project or sorted(PROJECTS):
+    ci_pairs: list[tuple[Project, str]] = []
+    for index, name in enumerate(ns.project or sorted(PROJECTS)):
         project, entry = PROJECTS[name], results.project(name)
         if not ns.no_floor and "fixed_cost_s" not in entry:
             log(f"{name}: the engine's fixed cost")
@@ -352,6 +383,10 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"{name} / {scenario}: host floor")
                 entry["floor"][scenario] = runner.floor(project, scenario)
                 results.save()
+            if scenario == "ci":  # after every other scenario, in one batch (one reset)
+                shift = index % len(variants)
+                ci_pairs += [(project, v) for v in variants[shift:] + variants[:shift]]
+                continue
             runs = entry["scenarios"].setdefault(scenario, {})
             for rep in range(reps):
                 shift = rep % len(variants)
@@ -363,5 +398,8 @@ def main(argv: list[str] | None = None) -> int:
                     done.append(runner.measure(project, scenario, variant))
                     results.save()
                     log(f"  {done[-1]['s']:.1f} s" + (f" CHECK FAILED: {done[-1]['check']}" if done[-1].get("check") else ""))
+    ci_pairs = [(p, v) for p, v in ci_pairs if not ns.ci_only or f"{p.name}/{v}" in ns.ci_only]
+    if ci_pairs:
+        runner.ci_batch(ci_pairs)
     print("\n".join(summary(results.data)))
     return 0

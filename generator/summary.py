@@ -32,10 +32,13 @@ def init_summary(
         lines.append(f"kubernetes: push {plan.kubernetes.image}, then kubectl apply -k k8s   (Kubernetes {plan.kubernetes.min_version}+)")
     if plan.swarm is not None:
         lines.append(f"swarm:      push {plan.swarm.image}, then docker stack deploy --resolve-image never -c stack.yml STACK")
+    # The first port is a URL only where the node is known to speak HTTP (probed so); else an address.
+    speaks_http = image.healthcheck is not None and image.healthcheck.kind == "http"
     for node in cluster.nodes if "compose" in plan.targets else ():  # the compose file's published ports
-        http, *others = node.ports
+        first_port, *others = node.ports
         named = "".join(f", {_host(p)}->{p.container}" for p in others)
-        lines.append(f"  {node.service} (id {node.id}): http://{_host(http)}/{named}")
+        where = f"http://{_host(first_port)}/" if speaks_http else _host(first_port)
+        lines.append(f"  {node.service} (id {node.id}): {where}{named}")
     lines.append(f"the app must listen on 0.0.0.0 (not 127.0.0.1) in its container; {first.service} is told:")
     env = (*cluster.env, *first.env)
     lines += [f"  {line}" for line in contract.describe(env, first.command)]

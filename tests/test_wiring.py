@@ -54,8 +54,11 @@ def test_init_ends_with_the_summary_and_quiet_leaves_it_out(sample):
     out = result.stdout
     assert "docker compose up -d --build" in out
     for i in range(3):
-        assert f"raft-node-{i} (id {i + 1}): http://127.0.0.1:{8080 + i}/, 127.0.0.1:{6379 + i}->6379" in out
+        # a TCP probe: nothing says the port speaks HTTP, so it is an address, not a URL
+        assert f"raft-node-{i} (id {i + 1}): 127.0.0.1:{8080 + i}, 127.0.0.1:{6379 + i}->6379" in out
     assert "NODE_ID=1" in out and "PEERS=raft-node-1:9000,raft-node-2:9000" in out and "command: --serve" in out
     assert "a TCP connect to port 8080 on the container's own address" in out and "no HTTP server crate" in out
+    http = run_scaffold("init", str(crate), "--no-input", "--force", "--healthcheck", "http")
+    assert http.returncode == 0 and "raft-node-0 (id 0): http://127.0.0.1:8080/" in http.stdout, http.stdout
     quiet = run_scaffold("init", str(crate), "--no-input", "--force", "-q")
     assert quiet.returncode == 0 and "docker compose up" not in quiet.stdout and "Dockerfile" in quiet.stdout

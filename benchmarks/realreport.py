@@ -64,7 +64,7 @@ def tables(real: dict, labels: dict[str, str]) -> list[str]:
 
 
 def targets(real: dict, default: str, labels: dict[str, str]) -> list[str]:
-    """The issue's targets, computed from this run (met / missed / not measured)."""
+    """The benchmark's targets, computed from this run (met / missed / not measured)."""
 
     def get(project: str, scenario: str, variant: str) -> float | None:
         runs = real["projects"].get(project, {}).get("scenarios", {}).get(scenario, {}).get(variant)

@@ -43,7 +43,7 @@ from typing import Any
 
 import ci
 from buildkit import MARK, cache_records, docker, log, mark_runs
-from realprojects import PROJECTS, Edit, Project, add_dependency, remove_dependency
+from realprojects import PROJECTS, Edit, Project, add_dependency, added_dependency, remove_dependency
 from variants import BASELINES, DEBIAN_IMAGE, RUST_IMAGE, SCAFFOLD, TAG_REPO, Crate, scaffold_variant
 
 SCENARIOS = ("cold", "edit", "leaf", "dependency", "ci")
@@ -72,7 +72,7 @@ class Results:
 
 
 def crate_of(project: Project) -> Crate:
-    return Crate(project.binary, (), (), project.dependency.strip(), project.note, project.sources)
+    return Crate(project.binary, (), (), added_dependency(project, 0).strip(), project.note, project.sources)
 
 
 def dockerfile(project: Project, variant: str, token: str, folder: Path) -> str:
@@ -191,7 +191,9 @@ class Runner:
         build(folder, tag)  # the warm state (a cache hit unless the engine lost it)
         if scenario == "dependency":
             manifest, lock = (folder / project.dependency_manifest).read_text(), (folder / "Cargo.lock").read_text()
-            add_dependency(project, folder)
+            state["dependencies"] = state.get("dependencies", 0) + 1
+            self.results.save()
+            add_dependency(project, folder, state["dependencies"])
             seconds = build(folder, tag)
             problem = starts(tag, binary_path(variant, project))
             remove_dependency(project, folder, manifest, lock)
@@ -279,7 +281,7 @@ class Runner:
         for rep in range(REPS[scenario]):
             if scenario == "dependency":
                 manifest, lock = (folder / project.dependency_manifest).read_text(), (folder / "Cargo.lock").read_text()
-                add_dependency(project, folder)
+                add_dependency(project, folder, rep)
                 times.append(timed())
                 remove_dependency(project, folder, manifest, lock)
                 timed()

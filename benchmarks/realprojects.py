@@ -39,7 +39,7 @@ class Project:
     edit: Edit  # one line in the binary's crate (single crate) or in the base library (workspace)
     leaf: Edit | None  # one line in a member nothing depends on
     dependency_manifest: str  # the Cargo.toml that gets the new dependency
-    dependency: str  # appended to it
+    dependency: str  # appended to it; `{version}` is one of DEPENDENCY_VERSIONS
     note: str
 
 
@@ -77,7 +77,7 @@ SFZ = Project(
     edit=_edit_sfz,
     leaf=None,
     dependency_manifest="Cargo.toml",
-    dependency='\n[dependencies.hex]\nversion = "=0.4.3"\n',
+    dependency='\n[dependencies.hex]\nversion = "={version}"\n',
     note="sfz 0.7.1 from the crates registry: 156 crates in its lock; release profile `lto = true` (fat LTO)",
 )
 
@@ -165,17 +165,26 @@ WORKSPACE = Project(
     edit=_edit_base_library,
     leaf=_edit_app,
     dependency_manifest="crates/bench-app/Cargo.toml",
-    dependency='hex = "=0.4.3"\n',
+    dependency='hex = "={version}"\n',
     note="generated: 16 members (15 libraries in three layers and the binary), serde with derive and itoa",
 )
 
 PROJECTS = {p.name: p for p in (SFZ, WORKSPACE)}
 
 
-def add_dependency(project: Project, folder: Path) -> None:
-    """The new dependency, with Cargo.lock updated on the host (cargo adds just that crate to the lock)."""
+# A repetition that added the very dependency an earlier one did would be a build-cache hit: each adds
+# another release of the same crate (one new crate to compile, as large each time).
+DEPENDENCY_VERSIONS = ("0.4.3", "0.4.2", "0.4.1", "0.4.0")
+
+
+def added_dependency(project: Project, n: int) -> str:
+    return project.dependency.format(version=DEPENDENCY_VERSIONS[n % len(DEPENDENCY_VERSIONS)])
+
+
+def add_dependency(project: Project, folder: Path, n: int) -> None:
+    """The `n`th new dependency, with Cargo.lock updated on the host (cargo adds just that crate to the lock)."""
     manifest = folder / project.dependency_manifest
-    manifest.write_text(manifest.read_text() + project.dependency)
+    manifest.write_text(manifest.read_text() + added_dependency(project, n))
     subprocess.run(["cargo", "metadata", "--format-version", "1"], cwd=folder, check=True, capture_output=True)
 
 

@@ -174,7 +174,7 @@ PROJECTS = {p.name: p for p in (SFZ, WORKSPACE)}
 
 # A repetition that added the very dependency an earlier one did would be a build-cache hit: each adds
 # another release of the same crate (one new crate to compile, as large each time).
-DEPENDENCY_VERSIONS = ("0.4.3", "0.4.2", "0.4.1", "0.4.0")
+DEPENDENCY_VERSIONS = ("0.4.3", "0.4.2", "0.4.0", "0.3.2")  # 0.4.1 is yanked
 
 
 def added_dependency(project: Project, n: int) -> str:

@@ -13,6 +13,7 @@ from . import lockcompat
 from .choices import default_rust_version, rust_version_reason
 from .features import known_features
 from .inspect import ProjectFacts
+from .plan_toolchain import cargo_runs
 
 
 def report_data(facts: ProjectFacts) -> dict:
@@ -24,8 +25,8 @@ def report_data(facts: ProjectFacts) -> dict:
         package = facts.workspace.package(name)
         if package is not None:
             features[name] = {"known": list(known_features(package)), "default": list(package.features.get("default", ()))}
-    channel = lockcompat.file_channel(facts.toolchain)
-    lock_notes = lockcompat.lock_warnings(facts.lock, default_rust_version(facts, default), channel) if default else []
+    runs = cargo_runs(facts.toolchain, default_rust_version(facts, default), None) if default else None
+    lock_notes = lockcompat.lock_warnings(facts.lock, *runs) if runs else []
     return {
         "kind": facts.kind,
         "workspace_root": str(facts.root),

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from . import rustrelease
 from .lockfile import Lock
-from .toolchain import Toolchain
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ _UNDATED = ("stable", "beta", "nightly")
 def lock_warnings(lock: Lock | None, release: str, channel: str | None) -> list[str]:
     """Warnings for locked releases the build's Rust cannot compile.
 
-    `release` is the build image's Rust; a `channel` installed on it (`stable`, `beta`, `nightly`)
+    `release` is the Rust cargo runs (plan_toolchain.cargo_runs); a `channel` installed on it (`stable`, `beta`, `nightly`)
     counts as the newest Rust, a dated one (`nightly-2024-01-01`) is not judged."""
     if lock is None or (channel is not None and channel not in _UNDATED):
         return []
@@ -54,11 +53,6 @@ def lock_warnings(lock: Lock | None, release: str, channel: str | None) -> list[
                 f"({broken.fixed_in} or later) and commit the lock, or pass --rust-version older than {broken.rust}"
             )
     return warnings
-
-
-def file_channel(toolchain: Toolchain | None) -> str | None:
-    """The channel a toolchain file pins (`stable`), which the build installs; None for a release or no file."""
-    return toolchain.channel if toolchain is not None and toolchain.version is None else None
 
 
 def _affected(version: str, broken: Breakage) -> bool:

@@ -29,7 +29,7 @@ from .plan_build import make_build
 from .plan_cluster import ClusterPlan, make_cluster
 from .plan_context import IGNORE_FILE, ContextPlan, make_context
 from .plan_image import ImagePlan, User
-from .plan_toolchain import make_toolchain
+from .plan_toolchain import cargo_runs, make_toolchain
 from .templateset import OutputFile, load_template_set
 
 if TYPE_CHECKING:  # the Kubernetes and Swarm planners load only for those targets (see make_plan)
@@ -83,7 +83,7 @@ def make_plan(
     runtime.check_rust_version(rust_version, "--rust-version" if given else f"{_pin_source(facts)} pins Rust")
     toolchain, toolchain_notes = make_toolchain(facts.toolchain, rust_version, channel)
     warnings += toolchain_notes
-    warnings += lockcompat.lock_warnings(facts.lock, rust_version, channel or lockcompat.file_channel(facts.toolchain))
+    warnings += lockcompat.lock_warnings(facts.lock, *cargo_runs(facts.toolchain, rust_version, channel))
     healthcheck_kind = answers.healthcheck
     if healthcheck_kind is None:  # resolve() fills it in (and says why); a library caller may not
         healthcheck_kind = probes.default_probe(facts, binary, features, runtime.name).kind

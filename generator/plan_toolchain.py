@@ -55,6 +55,16 @@ def _install(release: str, channel: str | None) -> tuple[str, ...]:
     return ("rustup", "toolchain", "install", "--no-self-update", "--profile", "minimal", *(() if new_rustup else (channel,)))
 
 
+def cargo_runs(file: Toolchain | None, release: str, channel: str | None) -> tuple[str, str | None]:
+    """(the Rust release cargo runs, the channel it runs instead or None) on an image of `release`, as
+    make_toolchain settles it: a --rust-version channel, else the file's pin unless the image meets it."""
+    if channel is not None or file is None or file.channel is None:
+        return release, channel
+    if file.version is not None:
+        return (release if rustrelease.satisfies(release, file.version) else file.version), None
+    return release, file.channel
+
+
 def make_toolchain(file: Toolchain | None, release: str, channel: str | None) -> tuple[ToolchainPlan, list[str]]:
     """The plan for an image of `release`, the project's toolchain `file` and a --rust-version `channel`; with warnings."""
     if channel is not None:

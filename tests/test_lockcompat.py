@@ -63,3 +63,16 @@ def test_inspect_and_init_say_it(tmp_path):
     assert not any("time 0.3.29" in w for w in make_plan(facts, Answers(rust_version="1.79")).warnings)
     fixed = _with_time(tmp_path / "new", TIME.fixed_in)
     assert not any("does not compile" in w for w in (*report_data(fixed)["warnings"], *make_plan(fixed, Answers()).warnings))
+
+
+def test_the_rust_judged_is_the_one_cargo_runs():
+    """A toolchain file's pin the image does not meet is what the build compiles with, not the image's release."""
+    from generator.plan_toolchain import cargo_runs
+    from generator.toolchain import Toolchain
+
+    old_pin = Toolchain("1.79", "rust-toolchain.toml")
+    assert cargo_runs(old_pin, "1.95", None) == ("1.79", None)
+    assert lock_warnings(lock(("time", "0.3.29")), *cargo_runs(old_pin, "1.95", None)) == []
+    assert cargo_runs(Toolchain("1.95", "rust-toolchain.toml"), "1.95", None) == ("1.95", None)
+    assert cargo_runs(Toolchain("stable", "rust-toolchain.toml"), "1.95", None) == ("1.95", "stable")
+    assert cargo_runs(Toolchain("stable", "rust-toolchain.toml"), "1.95", "nightly") == ("1.95", "nightly")

@@ -190,13 +190,18 @@ class Runner:
             return {"s": seconds, "check": starts(tag, binary_path(variant, project))}
         build(folder, tag)  # the warm state (a cache hit unless the engine lost it)
         if scenario == "dependency":
+            pristine = folder.with_name(folder.name + ".pristine")  # what a stopped run restores first
+            if pristine.exists():
+                remove_dependency(project, folder, *json.loads(pristine.read_text()))
             manifest, lock = (folder / project.dependency_manifest).read_text(), (folder / "Cargo.lock").read_text()
+            pristine.write_text(json.dumps([manifest, lock]))
             state["dependencies"] = state.get("dependencies", 0) + 1
             self.results.save()
             add_dependency(project, folder, state["dependencies"])
             seconds = build(folder, tag)
             problem = starts(tag, binary_path(variant, project))
             remove_dependency(project, folder, manifest, lock)
+            pristine.unlink()
             build(folder, tag)
             return {"s": seconds, "check": problem}
         state["edits"] += 1
@@ -260,16 +265,18 @@ class Runner:
     def floor(self, project: Project, scenario: str) -> dict:
         """Host cargo for the same change, and the engine's fixed cost of a trivial build with the same stages."""
         folder = self.work / "floor" / project.name
-        if not folder.exists():
-            project.make(folder)
+        shutil.rmtree(folder, ignore_errors=True)  # pristine sources (a stopped run may have left a change)
+        project.make(folder)
         cargo = ["cargo", "build", "--release", "--locked"]
-        env = dict(os.environ, CARGO_TARGET_DIR=str(folder / "target"))
+        env = dict(os.environ, CARGO_TARGET_DIR=str(self.work / "floor" / f"{project.name}-target"))
         if scenario == "cold":
             env["CARGO_TARGET_DIR"] = str(self.work / "floor" / f"{project.name}-cold-{uuid.uuid4().hex[:6]}")
 
         def timed() -> float:
             started = time.perf_counter()
-            subprocess.run(cargo, cwd=folder, env=env, check=True, capture_output=True)
+            proc = subprocess.run(cargo, cwd=folder, env=env, capture_output=True, text=True)
+            if proc.returncode:
+                raise RuntimeError(f"{folder}: `{' '.join(cargo)}` failed:\n{proc.stderr[-2000:]}")
             return time.perf_counter() - started
 
         if scenario == "cold":
@@ -281,7 +288,7 @@ class Runner:
         for rep in range(REPS[scenario]):
             if scenario == "dependency":
                 manifest, lock = (folder / project.dependency_manifest).read_text(), (folder / "Cargo.lock").read_text()
-                add_dependency(project, folder, rep)
+                add_dependency(project, folder, rep + 1)  # the releases the variants add
                 times.append(timed())
                 remove_dependency(project, folder, manifest, lock)
                 timed()

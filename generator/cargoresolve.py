@@ -45,7 +45,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .usercache import user_cache
+from .usercache import user_cache, write_json
 
 TIMEOUT = 60.0
 _SCHEMA = 2
@@ -232,7 +232,7 @@ def _remember_toolchain(memo: Path, env: dict[str, str], version: str) -> None:
         return
     digest = hashlib.sha256(json.dumps(facts).encode()).hexdigest()
     toolchain = env.get("RUSTUP_TOOLCHAIN", "") if rustup_home is not None else ""
-    _write_json(memo / f"{digest}.json", {"toolchain": toolchain, "version": version, "cargo": cargo})
+    write_json(memo / f"{digest}.json", {"toolchain": toolchain, "version": version, "cargo": cargo})
 
 
 def _tree(query: Query, cwd: Path, env: dict[str, str], timeout: float, *, locked: bool) -> Compiled | Unanswered:
@@ -367,7 +367,6 @@ def _read_cache(path: Path) -> Compiled | None:
 
 
 def _write_cache(path: Path, answer: Compiled) -> None:
-    """Atomically (a reader sees the old file or the new one); a cache that cannot be written is skipped."""
     data = {
         "source": answer.source,
         "package": answer.package,
@@ -376,18 +375,4 @@ def _write_cache(path: Path, answer: Compiled) -> None:
         "edges": sorted(answer.edges),
         "features": {name: sorted(listed) for name, listed in sorted(answer.features.items())},
     }
-    _write_json(path, data)
-
-
-def _write_json(path: Path, data: dict) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "w") as out:
-            json.dump(data, out)
-        os.replace(temporary, path)
-    except OSError:
-        Path(temporary).unlink(missing_ok=True)
+    write_json(path, data)

@@ -1,84 +1,58 @@
 """The loopback check: does the chosen binary listen on 127.0.0.1, localhost or [::1] by default?
 
 Inside a container such a server cannot be reached through its published port (connections are
-reset), and nothing else says why. This is a cheap text scan, not a Rust parser: it reads the
-binary's crate (its target root and src/, other binaries' files left out), the path dependencies it
-compiles, and the config files shipped next to them, and reports a loopback address only where it
-is in a bind/listen context. Reading stops at a size cap. Rendered node files (`--node-file`) are
-checked the same way as shipped configs.
+reset), and nothing else says why. The check reads the binary's crate (its target root and src/, other
+binaries' files left out), the path dependencies it compiles, and the config files shipped next to
+them, and reports a loopback address only where it is in a bind/listen context (the text scan is
+loopback_scan.py). Reading stops at a size cap. Rendered node files (`--node-file`) are checked the
+same way as shipped configs.
+
+The findings are kept in the user cache (usercache.py) by a hash of the texts scanned and of the
+scanner's own source, so a run whose files are unchanged does not scan them again, and a changed
+file (even one whose size and modification time stayed the same) is always scanned.
 """
 
 from __future__ import annotations
 
-import re
+import hashlib
+import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import features
 from .inspect import Binary, ProjectFacts
+from .usercache import user_cache, write_json
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_TOTAL_BYTES = 4 * 1024 * 1024
-
-_IN_STRING = re.compile(r"127\.0\.0\.1|\blocalhost\b|\[::1\]|(?<![\w:])::1(?![\w:])")
-_IN_CODE = (
-    (
-        re.compile(r"\[\s*127\s*,\s*0\s*,\s*0\s*,\s*1\s*\]|Ipv4Addr::new\(\s*127\s*,\s*0\s*,\s*0\s*,\s*1\s*\)|\bIpv4Addr::LOCALHOST\b"),
-        "127.0.0.1",
-    ),
-    (re.compile(r"\bIpv6Addr::LOCALHOST\b"), "[::1]"),
-)
-# Words of a listening statement; `serve` but not `server` (a client's server address is not a bind).
-_BIND = re.compile(r"(?i:bind|listen)|\bserve(?:_\w+)?\b|\b(?:TcpListener|UdpSocket|HttpServer|Server)\b")
-_BIND_WORDS = ("bind", "listen", "serve", "udpsocket")  # one is in every match of _BIND, lowercased
-# `#[cfg(test)]`, `#[cfg(all(test, ...))]`, `#[test]`, `#[tokio::test]`; not `#[cfg(not(test))]`.
-_TEST_ATTRIBUTE = re.compile(r"#\[\s*(?:cfg\s*\(\s*(?:all\s*\(\s*)?test\b[^\]]*|(?:\w+::)*test(?:\s*\([^\]]*\))?\s*)\]")
-_BINDING = re.compile(r"\b(let|const|static)\s+(?:mut\s+)?([A-Za-z_]\w*)")
-_FIELD = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?([A-Za-z_]\w*)\s*:")
-_ADDRESS_NAME = re.compile(r"(?i)addr|host|^ip$")
-_CONTINUES = ("(", ",", "=", "[")
-_RAW_START = re.compile(r'r(#*)"')
-_STRING_BODY = re.compile(r'(?:[^"\\]|\\.)*', re.S)  # up to the closing quote
-_TOKEN = re.compile(r"""//|/\*|"|r#*"|'""")  # where a comment, a string or a char literal may start
-_WORDISH = re.compile(r"^[A-Za-z_][\w.-]*$")
 
 _CONFIG_SUFFIXES = (".toml", ".yaml", ".yml", ".json", ".env")
 _NOT_CONFIG = {"cargo.toml", "cargo.lock", "rust-toolchain.toml", "rustfmt.toml", ".rustfmt.toml", "clippy.toml", ".clippy.toml",
                "deny.toml", "package.json", "package-lock.json", "tsconfig.json", "renovate.json"}
 _CONFIG_DIRS = ("", "config", "configs", "conf", "etc")
-_CONFIG_KEY = re.compile(r"""^\s*(?:-\s+)?["']?([A-Za-z0-9_.\-]+)["']?\s*[:=]\s*(.*)$""")
-_CLIENT_WORDS = re.compile(r"(?i)db|database|postgres|mysql|redis|sql|mongo|cache|smtp|mail|client|upstream|proxy|backend|"
-                           r"remote|peer|target|sentry|otel|otlp|jaeger|telemetry|metrics|broker|kafka|amqp|nats|s3")
+_SCANNER = Path(__file__).with_name("loopback_scan.py")  # its code decides the findings: part of the cache key
 
-
-@dataclass(frozen=True)
-class Finding:
-    """A loopback address the binary would listen on, and where it was found."""
-
-    line: int
-    address: str
-    key: str | None = None  # the config key that sets it (config files)
+Found = tuple[int, str, str]  # one finding: (line, address, the config key that sets it or "")
 
 
 def check_loopback(facts: ProjectFacts, binary: Binary, extra_features: tuple[str, ...] = ()) -> tuple[str, ...]:
     """Warnings for the binary's default listeners on loopback, with file:line and what to do."""
-    warnings: list[str] = []
     budget = [MAX_TOTAL_BYTES]
     sources = [(path, text) for path in _rust_files(facts, binary, extra_features) if (text := _read(path, budget)) is not None]
-    for path, findings in scan_rust_files(sources):
-        for found in findings:
-            warnings.append(
-                f"the app binds {found.address} at {_shown(facts, path)}:{found.line}; inside a container nothing outside can "
-                "reach it: make the address configurable and pass 0.0.0.0 with --node-arg/--node-env"
-            )
-    for path in _config_files(facts, binary):
-        text = _read(path, budget)
-        for found in scan_config(text) if text is not None else ():
-            warnings.append(
-                f"the shipped config {_shown(facts, path)}:{found.line} sets {found.key} to {found.address}; inside a container "
-                "nothing outside can reach it: pass 0.0.0.0 with --node-arg/--node-env or change the file"
-            )
+    configs = [(path, text) for path in _config_files(facts, binary) if (text := _read(path, budget)) is not None]
+    in_sources, in_configs = scanned([text for _, text in sources], [text for _, text in configs])
+    warnings = [
+        f"the app binds {address} at {_shown(facts, path)}:{line}; inside a container nothing outside can "
+        "reach it: make the address configurable and pass 0.0.0.0 with --node-arg/--node-env"
+        for (path, _), findings in zip(sources, in_sources, strict=True)
+        for line, address, _ in findings
+    ]
+    warnings += [
+        f"the shipped config {_shown(facts, path)}:{line} sets {key} to {address}; inside a container "
+        "nothing outside can reach it: pass 0.0.0.0 with --node-arg/--node-env or change the file"
+        for (path, _), findings in zip(configs, in_configs, strict=True)
+        for line, address, key in findings
+    ]
     if budget[0] < 0:
         warnings.append(f"the loopback check stopped after {MAX_TOTAL_BYTES // (1024 * 1024)} MiB of sources; the rest was not read")
     return tuple(dict.fromkeys(warnings))
@@ -86,211 +60,63 @@ def check_loopback(facts: ProjectFacts, binary: Binary, extra_features: tuple[st
 
 def check_node_files(files: Sequence[tuple[str, str]]) -> tuple[str, ...]:
     """Warnings for rendered node files, (path, content) pairs, that set a listen address to loopback."""
+    _, in_files = scanned([], [content for _, content in files])
     return tuple(
-        f"the node file {path}:{found.line} sets {found.key} to {found.address}; inside a container nothing outside "
+        f"the node file {path}:{line} sets {key} to {address}; inside a container nothing outside "
         "can reach it: render 0.0.0.0 there (its --node-file template)"
-        for path, content in files
-        for found in scan_config(content)
+        for (path, _), findings in zip(files, in_files, strict=True)
+        for line, address, key in findings
     )
 
 
-# --- Rust sources ----------------------------------------------------------------------------------
+# --- the scan, or its cached findings ---------------------------------------------------------------
 
 
-def scan_rust_files(files: list[tuple[Path, str]]) -> list[tuple[Path, list[Finding]]]:
-    """Findings per file; a `const`/`static` may be bound to a listener in another file of the crate."""
-    lexed = [(path, *_lex(text)) for path, text in files]
-    uses = [line for _, code, _ in lexed for line in code if _binds(line)]
-    return [(path, _findings(code, strings, uses)) for path, code, strings in lexed]
+def scanned(sources: list[str], configs: list[str]) -> tuple[list[list[Found]], list[list[Found]]]:
+    """The findings in each Rust source (scanned together: a constant may be bound in another file) and in
+    each config text, from the user cache when these texts were scanned before by this scanner."""
+    if not sources and not configs:
+        return [], []
+    key = _key(sources, configs)
+    entry = user_cache("loopback") / f"{key}.json" if key is not None else None
+    cached = _read_entry(entry, len(sources), len(configs)) if entry is not None else None
+    if cached is not None:
+        return cached
+    from . import loopback_scan  # compiles its patterns: only a run with something new to scan loads it
 
-
-def _binds(line: str) -> bool:
-    """_BIND finds something in the line. Most lines are ruled out first by the words every match holds
-    (an ASCII line's: the pattern's case-insensitive letters match a few other Unicode ones)."""
-    lowered = line.lower()
-    return (not line.isascii() or any(word in lowered for word in _BIND_WORDS)) and _BIND.search(line) is not None
-
-
-def scan_rust(text: str) -> list[Finding]:
-    return scan_rust_files([(Path("x.rs"), text)])[0][1]
-
-
-def _findings(code: list[str], strings: list[tuple[int, int, str]], bind_lines: list[str]) -> list[Finding]:
-    found: dict[int, Finding] = {}
-    candidates = [(start + content[: m.start()].count("\n"), start, _canonical(m.group()))
-                  for start, _end, content in strings for m in _IN_STRING.finditer(content)]
-    candidates += [
-        (n, n, address)
-        for n, line in enumerate(code)
-        if "127" in line or "LOCALHOST" in line  # in every match of _IN_CODE
-        for pattern, address in _IN_CODE
-        if pattern.search(line)
-    ]
-    tests = _test_lines(code)
-    for line, anchor, address in candidates:
-        if line not in found and anchor not in tests and _listens(code, anchor, bind_lines):
-            found[line] = Finding(line + 1, address)
-    return sorted(found.values(), key=lambda f: f.line)
-
-
-def _test_lines(code: list[str]) -> set[int]:
-    """The lines of the items under `#[cfg(test)]` or a test attribute: unit tests, not the binary."""
-    lines: set[int] = set()
-    for start, text in enumerate(code):
-        attribute = _TEST_ATTRIBUTE.search(text)
-        if attribute is None:
-            continue
-        depth, n, column = 0, start, attribute.end()
-        while n < len(code):
-            for char in code[n][column:]:
-                if char == ";" and depth == 0:
-                    break
-                if char == "{":
-                    depth += 1
-                elif char == "}":
-                    depth -= 1
-                    if depth == 0:
-                        break
-            else:
-                n, column = n + 1, 0
-                continue
-            break
-        lines.update(range(start, min(n, len(code) - 1) + 1))
-    return lines
-
-
-def _listens(code: list[str], anchor: int, bind_lines: list[str]) -> bool:
-    first = anchor
-    while first > 0 and anchor - first < 3 and code[first - 1].rstrip().endswith(_CONTINUES):
-        first -= 1
-    context = " ".join(code[first : anchor + 1])
-    if _BIND.search(context):
-        return True
-    bound = _BINDING.search(context)
-    if bound:
-        name = re.compile(rf"\b{re.escape(bound.group(2))}\b")
-        later = code[anchor + 1 : anchor + 60] if bound.group(1) == "let" else bind_lines  # a const may be used anywhere
-        return any(name.search(line) and _BIND.search(line) for line in later)
-    if "default_value" in context:  # a clap default, for a field named as a listen address
-        field = next((m.group(1) for line in code[anchor + 1 : anchor + 4] if (m := _FIELD.match(line))), "")
-        # `host`/`addr` also name where a client connects to: they count in a file that listens somewhere
-        return bool(re.search("(?i)bind|listen", field) or (_ADDRESS_NAME.search(field) and any(map(_BIND.search, code))))
-    return False
-
-
-def _raw_string_at(text: str, i: int) -> bool:
-    """`r"`, `r#"` (or `br"`) starting a raw string at i, not the end of an identifier such as `for"`."""
-    if not _RAW_START.match(text, i):
-        return False
-    before = text[max(0, i - 2) : i]
-    if before.endswith("b"):
-        before = before[:-1]
-    return not before or not (before[-1].isalnum() or before[-1] == "_")
-
-
-def _canonical(text: str) -> str:
-    return "[::1]" if "::1" in text else text
-
-
-def _lex(text: str) -> tuple[list[str], list[tuple[int, int, str]]]:
-    """Code lines with comments removed and each string literal as `"S"` (or its text when it is one word,
-    such as an environment variable's name), and the literals as (first line, last line, content)."""
-    out: list[str] = []
-    strings: list[tuple[int, int, str]] = []
-    i, n, line = 0, len(text), 0
-    while i < n:
-        token = _TOKEN.search(text, i)
-        start = token.start() if token else n
-        out.append(text[i:start])  # plain code, copied as it is
-        line += text.count("\n", i, start)
-        i = start
-        if token is None:
-            break
-        if text.startswith("//", i):
-            end = text.find("\n", i)
-            i = end if end != -1 else n
-        elif text.startswith("/*", i):
-            depth, j = 1, i + 2
-            while j < n and depth:
-                if text.startswith("/*", j):
-                    depth, j = depth + 1, j + 2
-                elif text.startswith("*/", j):
-                    depth, j = depth - 1, j + 2
-                else:
-                    j += 1
-            out.append("\n" * text.count("\n", i, j))
-            line += text.count("\n", i, j)
-            i = j
-        elif text[i] == '"' or _raw_string_at(text, i):
-            raw, hashes = text[i] == "r", 0
-            if raw:
-                opening = _RAW_START.match(text, i)
-                assert opening is not None  # _raw_string_at matched here
-                hashes = len(opening.group(1))
-                i += 1 + hashes
-            end_mark = '"' + "#" * hashes
-            if raw:
-                j = text.find(end_mark, i + 1)
-            else:
-                body = _STRING_BODY.match(text, i + 1)
-                assert body is not None  # the pattern matches the empty string too
-                j = body.end()
-            j = j if 0 <= j < n else n
-            content = text[i + 1 : j]
-            strings.append((line, line + content.count("\n"), content))
-            out.append(f'"{content}"' if _WORDISH.match(content) else '"S"' + "\n" * content.count("\n"))
-            line += content.count("\n")
-            i = j + len(end_mark)
-        elif text[i] == "'" and i + 2 < n and (text[i + 1] == "\\" or text[i + 2] == "'"):
-            j = text.find("'", i + 3) if text[i + 1] == "\\" else i + 2
-            j = j if j != -1 else n
-            out.append("'c'")
-            i = j + 1
-        else:  # an `r` that starts no raw string, or a lifetime's `'`
-            out.append(text[i])
-            i += 1
-    return "".join(out).split("\n"), strings
-
-
-# --- config files ----------------------------------------------------------------------------------
-
-
-def scan_config(text: str) -> list[Finding]:
-    """`key = value` / `key: value` / `"key": value` / `KEY=value` lines that set a listen address to loopback."""
-    found = []
-    parents: list[tuple[int, str]] = []  # (indent, key) of the enclosing YAML/JSON mappings
-    section = ""
-    for number, raw in enumerate(text.splitlines(), 1):
-        stripped = raw.strip()
-        if not stripped or stripped.startswith(("#", "//", ";")):
-            continue
-        if re.match(r"^\[\[?[^\]=]+\]\]?$", stripped):  # a TOML table
-            section = stripped.strip("[]")
-            continue
-        indent = len(raw) - len(raw.lstrip())
-        while parents and parents[-1][0] >= indent:
-            parents.pop()
-        match = _CONFIG_KEY.match(raw)
-        if not match:
-            continue
-        key, value = match.group(1), match.group(2).strip()
-        if value in ("", "{", "|", ">"):
-            parents.append((indent, key))
-            continue
-        address = _IN_STRING.search(value)
-        if address and _listen_key(key, [section, *(k for _, k in parents)], value):
-            found.append(Finding(number, _canonical(address.group()), key))
+    found = (
+        [[(f.line, f.address, "") for f in findings] for findings in loopback_scan.scan_rust_files(sources)],
+        [[(f.line, f.address, f.key or "") for f in loopback_scan.scan_config(text)] for text in configs],
+    )
+    if entry is not None:
+        write_json(entry, {"sources": found[0], "configs": found[1]})
     return found
 
 
-def _listen_key(key: str, context: list[str], value: str) -> bool:
-    lowered = key.lower()
-    if re.search("bind|listen", lowered):
-        return True
-    words = re.split(r"[._\-]", lowered)
-    if words[-1] not in ("host", "addr", "address", "ip", "interface") or "://" in value:
-        return False
-    return not _CLIENT_WORDS.search(" ".join([*context, *words[:-1]]))
+def _key(sources: list[str], configs: list[str]) -> str | None:
+    """A hash of the scanner's source and every text, each framed by its kind and length; None: no scanner source to hash."""
+    try:
+        digest = hashlib.sha256(_SCANNER.read_bytes())
+    except OSError:
+        return None
+    for kind, texts in ((b"rust", sources), (b"config", configs)):
+        for text in texts:
+            data = text.encode("utf-8", "surrogatepass")
+            digest.update(b"\0%s\0%d\0" % (kind, len(data)))
+            digest.update(data)
+    return digest.hexdigest()
+
+
+def _read_entry(path: Path, sources: int, configs: int) -> tuple[list[list[Found]], list[list[Found]]] | None:
+    """The findings stored at `path` for that many texts of each kind; None when absent or damaged (scan again)."""
+    try:
+        data = json.loads(path.read_text())
+        found = tuple([[(int(line), str(address), str(key)) for line, address, key in findings] for findings in data[kind]]
+                      for kind in ("sources", "configs"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    in_sources, in_configs = found
+    return (in_sources, in_configs) if (len(in_sources), len(in_configs)) == (sources, configs) else None
 
 
 # --- which files ----------------------------------------------------------------------------------

@@ -1,12 +1,15 @@
 """The loopback check: listeners bound to 127.0.0.1, localhost or [::1] in a binary's sources and shipped configs."""
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from generator import loopback
+from generator import loopback, loopback_scan
 from generator.inspect import inspect_project
-from generator.loopback import check_loopback, scan_config, scan_rust, scan_rust_files
+from generator.loopback import check_loopback
+from generator.loopback_scan import scan_config, scan_rust, scan_rust_files
 
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
 SAMPLES = Path(__file__).resolve().parent.parent / "sample-crates"
@@ -93,9 +96,8 @@ def test_code_after_a_test_module_is_scanned():
 
 
 def test_a_const_bound_in_another_file():
-    files = [(Path("lib.rs"), 'pub const ADDR: &str = "127.0.0.1:7000";'), (Path("main.rs"), "let l = TcpListener::bind(lib::ADDR)?;")]
-    found = scan_rust_files(files)
-    assert [(path.name, [f.line for f in findings]) for path, findings in found] == [("lib.rs", [1]), ("main.rs", [])]
+    lib, main = 'pub const ADDR: &str = "127.0.0.1:7000";', "let l = TcpListener::bind(lib::ADDR)?;"
+    assert [[f.line for f in findings] for findings in scan_rust_files([lib, main])] == [[1], []]
 
 
 def test_line_numbers_count_multi_line_strings_and_comments():
@@ -185,4 +187,88 @@ def test_oversized_files_are_skipped(monkeypatch):
     ],
 )
 def test_the_quick_bind_test_agrees_with_the_pattern(line):
-    assert loopback._binds(line) == (loopback._BIND.search(line) is not None)
+    assert loopback_scan._binds(line) == (loopback_scan._BIND.search(line) is not None)
+
+
+# --- the cache of findings ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cache(monkeypatch, tmp_path):
+    """A user cache of this test's own, and the scans that ran (a cached answer runs none)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    scans: list[int] = []
+    original = loopback_scan.scan_rust_files
+
+    def counting(texts):
+        scans.append(len(texts))
+        return original(texts)
+
+    monkeypatch.setattr(loopback_scan, "scan_rust_files", counting)
+    return scans
+
+
+def copied_fixture(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(MANIFESTS / "loopback-bind", tmp_path / "loopback-bind"))
+
+
+def test_a_second_check_takes_the_findings_from_the_cache(cache, tmp_path):
+    crate = copied_fixture(tmp_path)
+    first = warnings_for(crate, "loopy-server")
+    assert cache == [3] and list((tmp_path / "xdg" / "scaffold" / "loopback").glob("*.json"))
+    assert warnings_for(crate, "loopy-server") == first
+    assert cache == [3]
+
+
+def test_a_file_edited_in_place_is_scanned_again(cache, tmp_path):
+    """Same size, same modification time: only the text says it changed."""
+    crate = copied_fixture(tmp_path)
+    server = crate / "src" / "bin" / "server.rs"
+    before = server.stat()
+    assert any("src/bin/server.rs:7" in w for w in warnings_for(crate, "loopy-server"))
+    server.write_text(server.read_text().replace('"localhost:', '"otherhost:'))
+    os.utime(server, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert server.stat().st_size == before.st_size
+    assert not any("src/bin/server.rs" in w for w in warnings_for(crate, "loopy-server"))
+    assert cache == [3, 3]
+
+
+def test_an_edited_config_is_read_again(cache, tmp_path):
+    crate = copied_fixture(tmp_path)
+    assert any(".env:1 sets HOST" in w for w in warnings_for(crate, "loopy-server"))
+    (crate / ".env").write_text("HOST=0.0.0.0\n")
+    assert not any(".env" in w for w in warnings_for(crate, "loopy-server"))
+
+
+def test_a_damaged_entry_is_scanned_again(cache, tmp_path):
+    crate = copied_fixture(tmp_path)
+    first = warnings_for(crate, "loopy-server")
+    for entry in (tmp_path / "xdg" / "scaffold" / "loopback").glob("*.json"):
+        entry.write_text('{"sources": [[[1, "127.0.0.1"]]], "configs": []}')  # wrong shape for these texts
+    assert warnings_for(crate, "loopy-server") == first
+    assert cache == [3, 3]
+
+
+def test_an_entry_of_another_scanner_is_not_used(cache, tmp_path, monkeypatch):
+    crate = copied_fixture(tmp_path)
+    warnings_for(crate, "loopy-server")
+    edited = tmp_path / "loopback_scan.py"
+    edited.write_text(loopback._SCANNER.read_text() + "# edited\n")
+    monkeypatch.setattr(loopback, "_SCANNER", edited)
+    warnings_for(crate, "loopy-server")
+    assert cache == [3, 3]
+
+
+def test_a_cache_that_cannot_be_written_is_skipped(cache, tmp_path, monkeypatch):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would go\n")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    crate = copied_fixture(tmp_path)
+    assert warnings_for(crate, "loopy-server") == warnings_for(crate, "loopy-server")
+    assert cache == [3, 3]
+
+
+def test_node_files_are_checked_through_the_cache_too(cache):
+    files = [("cluster/node-1.toml", 'listen = "127.0.0.1:7000"\n')]
+    assert loopback.check_node_files(files) == loopback.check_node_files(files)
+    assert loopback.check_node_files(files)[0].startswith("the node file cluster/node-1.toml:1 sets listen to 127.0.0.1")

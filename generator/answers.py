@@ -34,15 +34,17 @@ SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
 ANTI_AFFINITY = ("preferred", "required")
 MAX_NODES = 99  # one published port each; larger clusters are not a compose file's job
 
-PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
-FEATURE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_+./-]*$")
+# The rules as pattern texts: `re` compiles one the first time a value is checked against it (most runs
+# check a few), and they are the questions' `pattern` too.
+PACKAGE_NAME = r"^[a-z0-9][a-z0-9+.-]+$"
+FEATURE = r"^[A-Za-z0-9_][A-Za-z0-9_+./-]*$"
 # Goes inside a single-quoted printf format in the debian-slim healthcheck: no quotes, no `%`.
-HTTP_PATH = re.compile(r"^/[A-Za-z0-9._~/?=&-]*$")
-ARGUMENT = re.compile(r"^[A-Za-z0-9._=:/+-]+$")
-ADDRESS = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])$")
-DATA_DIR = re.compile(r"^/[A-Za-z0-9._/-]*$")
+HTTP_PATH = r"^/[A-Za-z0-9._~/?=&-]*$"
+ARGUMENT = r"^[A-Za-z0-9._=:/+-]+$"
+ADDRESS = r"^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])$"
+DATA_DIR = r"^/[A-Za-z0-9._/-]*$"
 # An image reference as `docker run` takes it: [registry[:port]/]name[:tag][@digest].
-IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$")
+IMAGE = r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$"
 
 CustomValue = str | int | bool | tuple[str, ...]
 
@@ -224,7 +226,7 @@ def check_rust_version(version: str) -> None:
 
 def check_address(address: str) -> None:
     """An address Docker can bind a published port to: a host's unicast or unspecified address."""
-    problem = None if ADDRESS.match(address) else "expected an IP address such as 127.0.0.1 or 0.0.0.0"
+    problem = None if re.match(ADDRESS, address) else "expected an IP address such as 127.0.0.1 or 0.0.0.0"
     if problem is None:
         try:
             parsed = ipaddress.ip_address(address.strip("[]"))
@@ -237,22 +239,22 @@ def check_address(address: str) -> None:
 
 
 def check_feature(feature: str) -> None:
-    if not FEATURE.match(feature):
+    if not re.match(FEATURE, feature):
         raise UsageError(f"--features {feature!r}: not a Cargo feature name")
 
 
 def check_package_name(flag: str, package: str) -> None:
-    if not PACKAGE_NAME.match(package):
+    if not re.match(PACKAGE_NAME, package):
         raise UsageError(f"{flag} {package!r}: not a package name")
 
 
 def check_health_path(path: str, flag: str = "--health-path") -> None:
-    if not HTTP_PATH.match(path):
+    if not re.match(HTTP_PATH, path):
         raise UsageError(f"{flag} {path!r}: expected a URL path such as /health")
 
 
 def check_health_argument(argument: str) -> None:
-    if not ARGUMENT.match(argument):
+    if not re.match(ARGUMENT, argument):
         raise UsageError(f"--health-command {argument!r}: use plain words (letters, digits, . _ = : / + -)")
 
 
@@ -262,12 +264,12 @@ def check_ready_argument(argument: str) -> None:
 
 
 def check_data_dir(directory: str) -> None:
-    if not DATA_DIR.match(directory) or directory == "/":
+    if not re.match(DATA_DIR, directory) or directory == "/":
         raise UsageError(f"--data-dir {directory!r}: expected an absolute directory such as /data")
 
 
 def check_image(flag: str, image: str) -> None:
-    if not IMAGE.match(image) or len(image) > 255:
+    if not re.match(IMAGE, image) or len(image) > 255:
         raise UsageError(f"{flag} {image[:60]!r}: expected an image reference such as curlimages/curl:8.10.1")
 
 

@@ -49,7 +49,8 @@ from .usercache import user_cache, write_json
 
 TIMEOUT = 60.0
 _SCHEMA = 2
-_LINE = re.compile(r"^(\d+)(\S+) v(\S+)")
+# Compiled by `re` when first used: only when cargo answers, not when the answer is cached.
+_LINE = r"^(\d+)(\S+) v(\S+)"
 # Directories that hold no manifest cargo reads for this workspace, or too many files to hash.
 _PRUNE = {"target", ".git", "node_modules"}
 
@@ -256,7 +257,7 @@ def _parse(package: str, out: str, locked: bool) -> Compiled | Unanswered:
     features: dict[str, frozenset[str]] = {}
     path: list[str] = []
     for line in out.splitlines():
-        match = _LINE.match(line)
+        match = re.match(_LINE, line)
         if not match:
             continue
         depth, name, version = int(match.group(1)), match.group(2), match.group(3)

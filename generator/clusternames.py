@@ -14,16 +14,17 @@ import re
 from .errors import UsageError
 
 MAX_APP_NAME = 46  # `<name>-peers` and the revision label `<name>-<10-char hash>` fit in 63 with room for the ordinal
-_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_SUBDOMAIN = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
+# Pattern texts, compiled by `re` when first used: most check flags that a run seldom gives.
+_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+_SUBDOMAIN = r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$"
 # Docker's reference grammar: [registry[:port]/]path[:tag][@digest], path components lower-case.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _HOST = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
 _REGISTRY = rf"(?:{_HOST}(?:\.{_HOST})*(?::[0-9]+)?|\[[0-9a-fA-F:]+\](?::[0-9]+)?)"
 _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
-_IMAGE = re.compile(rf"^(?:{_REGISTRY}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?$")
-_QUANTITY = re.compile(r"^[0-9]+(?:\.[0-9]+)?(?:Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+_IMAGE = rf"^(?:{_REGISTRY}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?$"
+_QUANTITY = r"^[0-9]+(?:\.[0-9]+)?(?:Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
 
 
 def app_name(binary: str) -> str:
@@ -35,7 +36,7 @@ def app_name(binary: str) -> str:
 
 
 def check_image(reference: str) -> None:
-    if len(reference) > 255 or not _IMAGE.match(reference):
+    if len(reference) > 255 or not re.match(_IMAGE, reference):
         raise UsageError(
             f"--image {reference[:80]!r}: not an image reference; expected [registry/]name[:tag][@digest] "
             "in lower case, such as ghcr.io/me/app:1.0"
@@ -43,12 +44,12 @@ def check_image(reference: str) -> None:
 
 
 def check_pull_secret(name: str) -> None:
-    if not _SUBDOMAIN.match(name):
+    if not re.match(_SUBDOMAIN, name):
         raise UsageError(f"--pull-secret {name[:80]!r}: not a Kubernetes Secret name (lower-case letters, digits, - and .)")
 
 
 def check_namespace(name: str) -> None:
-    if not _LABEL.match(name):
+    if not re.match(_LABEL, name):
         raise UsageError(
             f"--namespace {name[:80]!r}: not a Kubernetes namespace (a DNS-1123 label: at most 63 lower-case letters, "
             "digits and -, starting and ending with a letter or digit)"
@@ -57,5 +58,5 @@ def check_namespace(name: str) -> None:
 
 def check_storage_size(size: str) -> None:
     number = re.match(r"[0-9.]*", size).group()  # type: ignore[union-attr]  # matches the empty string at least
-    if not _QUANTITY.match(size) or float(number or 0) == 0:
+    if not re.match(_QUANTITY, size) or float(number or 0) == 0:
         raise UsageError(f"--storage-size {size[:80]!r}: not a storage size; expected a quantity such as 1Gi or 500Mi")

@@ -30,8 +30,9 @@ from .tomlfile import TEMPLATE_MANIFEST, load_toml
 
 MANIFEST = "template.toml"
 BUILTIN_IDENTITY = "builtin"
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_WHEN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+# Pattern texts, compiled by `re` when first used (the built-in set has no questions of its own to check).
+_NAME = r"^[a-z][a-z0-9_]*$"
+_WHEN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def _files(root: Path, where: str, entries: object) -> tuple[OutputFile, ...]:
         if not (root / template).is_file():
             raise ScaffoldError(f"{where}: {label}: template {template} does not exist in {root}")
         when = entry.get("when")
-        if when is not None and (not isinstance(when, str) or not _WHEN.match(when)):
+        if when is not None and (not isinstance(when, str) or not re.match(_WHEN, when)):
             raise ScaffoldError(f'{where}: {label}: `when` is a plan value such as "kubernetes.bootstrap"')
         seen.add(path)
         files.append(OutputFile(path, template, context, _targets(where, label, entry.get("target", list(TARGET_NAMES))), when))
@@ -170,7 +171,7 @@ def _questions(where: str, entries: object) -> tuple[Question, ...]:
         _only_keys(f"{where}: {label}", entry, {"name", "type", "help", "default", "choices", "validation", "when"})
         name = _string(where, entry, "name", label)
         label = f"question {name}"
-        if not _NAME.match(name):
+        if not re.match(_NAME, name):
             raise ScaffoldError(f"{where}: {label}: a name is lower-case letters, digits and _, starting with a letter")
         if name in BUILTIN_NAMES or any(q.name == name for q in questions):
             raise ScaffoldError(f"{where}: {label}: the name is already taken by another question")
@@ -217,7 +218,7 @@ def _questions(where: str, entries: object) -> tuple[Question, ...]:
 
 
 _EMPTY = {"str": "", "bool": False, "list": [], "int": None}
-_CLAUSE = re.compile(r"^\s*(not\s+)?([a-z][a-z0-9_]*)\s*(?:(==|!=|>=|<=|>|<)\s*(.+?))?\s*$")
+_CLAUSE = r"^\s*(not\s+)?([a-z][a-z0-9_]*)\s*(?:(==|!=|>=|<=|>|<)\s*(.+?))?\s*$"
 
 
 def parse_condition(text: object, known: frozenset[str] | set[str], where: str) -> Condition:
@@ -226,7 +227,7 @@ def parse_condition(text: object, known: frozenset[str] | set[str], where: str) 
         raise ScaffoldError(f"{where}: `when` is a condition such as \"nodes > 1\"")
     clauses = []
     for part in re.split(r"\s+and\s+", text.strip()):
-        found = _CLAUSE.match(part)
+        found = re.match(_CLAUSE, part)
         if not found or (found.group(1) and found.group(3)):
             expected = "`name`, `not name` or `name OP value` joined by `and`"
             raise ScaffoldError(f"{where}: when = {text!r}: expected {expected}")

@@ -47,7 +47,6 @@ def option(question: Question) -> Any:
     return typer.Option(default, names, help=text, show_default=question.default_text or True)
 
 
-@functools.cache  # init, update and plan share each question's type
 def annotation(question: Question) -> Any:
     """The parameter type typer reads: an Enum of the choices for a choice question."""
     if question.type == "choice":
@@ -73,10 +72,7 @@ def given_value(question: Question, value: Any) -> CustomValue:
 def answer_flags(command: Callable[..., None]) -> Callable[..., None]:
     """Give `command` every answer flag; it receives, in their place, `flags: Layer` of those given."""
     own = [p for name, p in inspect.signature(command, eval_str=True).parameters.items() if name != "flags"]
-    generated = [
-        inspect.Parameter(parameter_name(q), inspect.Parameter.KEYWORD_ONLY, default=option(q), annotation=annotation(q))
-        for q in FLAG_QUESTIONS
-    ]
+    generated = _flag_parameters()
     keyword_only = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
     context = inspect.Parameter("_answer_flags_ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
 
@@ -93,6 +89,16 @@ def answer_flags(command: Callable[..., None]) -> Callable[..., None]:
     run.__annotations__ = {p.name: p.annotation for p in parameters}
     del run.__wrapped__  # typer must read the new signature, not the command's own
     return run
+
+
+@functools.cache
+def _flag_parameters() -> tuple[inspect.Parameter, ...]:
+    """The answer flags as parameters, made once: init, update and plan share them (each question's type, and
+    its option, which typer copies before it changes one)."""
+    return tuple(
+        inspect.Parameter(parameter_name(q), inspect.Parameter.KEYWORD_ONLY, default=option(q), annotation=annotation(q))
+        for q in FLAG_QUESTIONS
+    )
 
 
 def flags_layer(ctx: typer.Context, questions: Sequence[Question], values: dict[str, Any]) -> Layer:

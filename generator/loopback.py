@@ -40,7 +40,7 @@ def check_loopback(facts: ProjectFacts, binary: Binary, extra_features: tuple[st
     budget = [MAX_TOTAL_BYTES]
     sources = [(path, text) for path in _rust_files(facts, binary, extra_features) if (text := _read(path, budget)) is not None]
     configs = [(path, text) for path in _config_files(facts, binary) if (text := _read(path, budget)) is not None]
-    in_sources, in_configs = scanned([text for _, text in sources], [text for _, text in configs])
+    in_sources, in_configs = _scanned([text for _, text in sources], [text for _, text in configs])
     warnings = [
         f"the app binds {address} at {_shown(facts, path)}:{line}; inside a container nothing outside can "
         "reach it: make the address configurable and pass 0.0.0.0 with --node-arg/--node-env"
@@ -60,7 +60,7 @@ def check_loopback(facts: ProjectFacts, binary: Binary, extra_features: tuple[st
 
 def check_node_files(files: Sequence[tuple[str, str]]) -> tuple[str, ...]:
     """Warnings for rendered node files, (path, content) pairs, that set a listen address to loopback."""
-    _, in_files = scanned([], [content for _, content in files])
+    _, in_files = _scanned([], [content for _, content in files])
     return tuple(
         f"the node file {path}:{line} sets {key} to {address}; inside a container nothing outside "
         "can reach it: render 0.0.0.0 there (its --node-file template)"
@@ -72,7 +72,7 @@ def check_node_files(files: Sequence[tuple[str, str]]) -> tuple[str, ...]:
 # --- the scan, or its cached findings ---------------------------------------------------------------
 
 
-def scanned(sources: list[str], configs: list[str]) -> tuple[list[list[Found]], list[list[Found]]]:
+def _scanned(sources: list[str], configs: list[str]) -> tuple[list[list[Found]], list[list[Found]]]:
     """The findings in each Rust source (scanned together: a constant may be bound in another file) and in
     each config text, from the user cache when these texts were scanned before by this scanner."""
     if not sources and not configs:

@@ -81,7 +81,13 @@ from tests.images import baseimages  # noqa: E402
 
 def chef_image(bench: Bench) -> None:
     """cargo-chef built on the host (crates.io is not reachable from containers here) and baked
-    into an image FROM the local rust image, the way the upstream cargo-chef images are made."""
+    into an image FROM the local rust image, the way the upstream cargo-chef images are made.
+
+    An existing image is kept: a CI runner pulls the same cargo-chef image every time, and one rebuilt
+    after the CI case's builder prune would be a new base whose builds reuse no imported cache."""
+    tag = f"{TAG_REPO}/cargo-chef:{CHEF_VERSION}"
+    if docker("image", "inspect", tag, check=False).returncode == 0:
+        return
     root = baseimages.cache_dir().parent / "scaffold-bench" / f"cargo-chef-{CHEF_VERSION}"
     binary = root / "bin" / "cargo-chef"
     if not binary.exists():
@@ -93,7 +99,7 @@ def chef_image(bench: Bench) -> None:
         (Path(tmp) / "Dockerfile").write_text(
             f"FROM {RUST_IMAGE}\nCOPY cargo-chef /usr/local/cargo/bin/cargo-chef\nRUN cargo chef --version\n"
         )
-        bench.build(Path(tmp), f"{TAG_REPO}/cargo-chef:{CHEF_VERSION}", no_cache=False)
+        bench.build(Path(tmp), tag, no_cache=False)
 
 
 def machine() -> dict:

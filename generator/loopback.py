@@ -14,6 +14,7 @@ file (even one whose size and modification time stayed the same) is always scann
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
@@ -29,6 +30,9 @@ MAX_TOTAL_BYTES = 4 * 1024 * 1024
 _CONFIG_SUFFIXES = (".toml", ".yaml", ".yml", ".json", ".env")
 _NOT_CONFIG = {"cargo.toml", "cargo.lock", "rust-toolchain.toml", "rustfmt.toml", ".rustfmt.toml", "clippy.toml", ".clippy.toml",
                "deny.toml", "package.json", "package-lock.json", "tsconfig.json", "renovate.json"}
+# How containers run it, not what the app reads: a compose or stack file (scaffold's own among them)
+# publishes ports on 127.0.0.1 and names other services' addresses.
+_DEPLOYMENT_FILES = ("compose*.y*ml", "docker-compose*.y*ml", "stack.y*ml", "*.stack.y*ml", "docker-stack*.y*ml")
 _CONFIG_DIRS = ("", "config", "configs", "conf", "etc")
 _SCANNER = Path(__file__).with_name("loopback_scan.py")  # its code decides the findings: part of the cache key
 
@@ -164,7 +168,9 @@ def _config_files(facts: ProjectFacts, binary: Binary) -> Iterator[Path]:
                 continue
             for path in sorted(directory.iterdir()):
                 name = path.name.lower()
-                if path.is_file() and name not in _NOT_CONFIG and (name.endswith(_CONFIG_SUFFIXES) or name.startswith(".env")):
+                if not (name.endswith(_CONFIG_SUFFIXES) or name.startswith(".env")) or name in _NOT_CONFIG:
+                    continue
+                if path.is_file() and not any(fnmatch.fnmatchcase(name, pattern) for pattern in _DEPLOYMENT_FILES):
                     yield path
 
 

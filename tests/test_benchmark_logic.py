@@ -83,3 +83,11 @@ def test_each_target_is_missed_when_its_number_misses_it():
 def test_the_floor_is_the_host_plus_the_engine():
     assert realreport.floor_of(_results(10.0, 1.0, 1.0, [])["projects"]["sfz"], "edit") == 10.0
     assert realreport.floor_of(_results(10.0, 1.0, 1.0, [])["projects"]["sfz"], "cold") is None
+
+
+def test_the_ci_targets_are_the_single_crates():
+    results = _results(10.0, 60.0, 62.0, ["bench-app"])
+    results["projects"]["bench-ws"]["scenarios"]["ci"] = {realreport.CI_RECOMMENDED: [{"s": 20.0}], "cargo-chef": [{"s": 10.0}]}
+    lines = realreport.targets(results, "default", {})
+    assert [line for line in lines if "CI case" in line and line.startswith("- sfz")]
+    assert not [line for line in lines if "bench-ws CI" in line or "missed" in line]

@@ -272,3 +272,13 @@ def test_node_files_are_checked_through_the_cache_too(cache):
     files = [("cluster/node-1.toml", 'listen = "127.0.0.1:7000"\n')]
     assert loopback.check_node_files(files) == loopback.check_node_files(files)
     assert loopback.check_node_files(files)[0].startswith("the node file cluster/node-1.toml:1 sets listen to 127.0.0.1")
+
+
+@pytest.mark.parametrize("name", ["docker-compose.yml", "compose.yaml", "stack.yml", "docker-stack.prod.yaml"])
+def test_compose_and_stack_files_are_not_the_apps_config(tmp_path, name):
+    crate = Path(shutil.copytree(MANIFESTS / "loopback-quiet", tmp_path / "crate"))
+    deployment = "services:\n  app:\n    environment:\n      LISTEN_ADDR: 127.0.0.1:8080\n"
+    (crate / name).write_text(deployment)
+    assert warnings_for(crate) == ()
+    (crate / "app.yml").write_text(deployment)  # the same lines in a file the app may read
+    assert [w.split(";")[0] for w in warnings_for(crate)] == ["the shipped config app.yml:4 sets LISTEN_ADDR to 127.0.0.1"]

@@ -199,11 +199,12 @@ class Runner:
             self.results.save()
             add_dependency(project, folder, state["dependencies"])
             seconds = build(folder, tag)
+            compiled = sorted(COMPILED)
             problem = starts(tag, binary_path(variant, project))
             remove_dependency(project, folder, manifest, lock)
             pristine.unlink()
             build(folder, tag)
-            return {"s": seconds, "check": problem}
+            return {"s": seconds, "check": problem, "compiled": compiled}
         state["edits"] += 1
         self.results.save()
         argument, expected = edit_for(project, scenario)(folder, state["edits"])

@@ -115,8 +115,9 @@ def compiled_crates(query: Query, *, timeout: float = TIMEOUT, cache_dir: Path |
     """The crates `cargo build -p PKG` compiles for `query.target`, or why cargo cannot say offline."""
     if shutil.which("cargo") is None:
         return Unanswered("cargo is not on PATH")
-    memo = (cache_dir or user_cache("resolve")) / "toolchain"
-    env_and_version = _remembered_toolchain(memo)
+    facts, rustup_home = _toolchain_files()
+    memo = (cache_dir or user_cache("resolve")) / "toolchain" / f"{hashlib.sha256(json.dumps(facts).encode()).hexdigest()}.json"
+    env_and_version = _remembered_toolchain(memo, rustup_home)
     if env_and_version is None:
         env = _environment()
         if isinstance(env, Unanswered):
@@ -124,7 +125,7 @@ def compiled_crates(query: Query, *, timeout: float = TIMEOUT, cache_dir: Path |
         version = _run(["cargo", "-V"], Path(tempfile.gettempdir()), env, timeout)
         if isinstance(version, Unanswered):
             return version
-        _remember_toolchain(memo, env, version)
+        _remember_toolchain(memo, rustup_home, env, version)
     else:
         env, version = env_and_version
     root = query.root.resolve()
@@ -207,13 +208,12 @@ def _toolchain_cargo(rustup_home: Path | None, env: dict[str, str]) -> list | No
     return _identity(folder / "bin" / "cargo") if name else None
 
 
-def _remembered_toolchain(memo: Path) -> tuple[dict[str, str], str] | None:
-    """The pinned environment and `cargo -V` of an earlier run, while nothing they depend on changed (two
-    fewer processes on each run); None: ask rustup and cargo."""
-    facts, rustup_home = _toolchain_files()
-    digest = hashlib.sha256(json.dumps(facts).encode()).hexdigest()
+def _remembered_toolchain(memo: Path, rustup_home: Path | None) -> tuple[dict[str, str], str] | None:
+    """The pinned environment and `cargo -V` of an earlier run, kept in `memo` (named by the hash of
+    `_toolchain_files`), while nothing they depend on changed (two fewer processes on each run); None: ask
+    rustup and cargo."""
     try:
-        data = json.loads((memo / f"{digest}.json").read_text())
+        data = json.loads(memo.read_text())
         toolchain, version, cargo = str(data["toolchain"]), str(data["version"]), data["cargo"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -226,14 +226,12 @@ def _remembered_toolchain(memo: Path) -> tuple[dict[str, str], str] | None:
     return (env, version) if current is not None and current == cargo else None
 
 
-def _remember_toolchain(memo: Path, env: dict[str, str], version: str) -> None:
-    facts, rustup_home = _toolchain_files()
+def _remember_toolchain(memo: Path, rustup_home: Path | None, env: dict[str, str], version: str) -> None:
     cargo = _toolchain_cargo(rustup_home, env)
     if cargo is None:
         return
-    digest = hashlib.sha256(json.dumps(facts).encode()).hexdigest()
     toolchain = env.get("RUSTUP_TOOLCHAIN", "") if rustup_home is not None else ""
-    write_json(memo / f"{digest}.json", {"toolchain": toolchain, "version": version, "cargo": cargo})
+    write_json(memo, {"toolchain": toolchain, "version": version, "cargo": cargo})
 
 
 def _tree(query: Query, cwd: Path, env: dict[str, str], timeout: float, *, locked: bool) -> Compiled | Unanswered:

@@ -28,11 +28,12 @@ MAX_FILE_BYTES = 256 * 1024
 MAX_TOTAL_BYTES = 4 * 1024 * 1024
 
 _CONFIG_SUFFIXES = (".toml", ".yaml", ".yml", ".json", ".env")
-_NOT_CONFIG = {"cargo.toml", "cargo.lock", "rust-toolchain.toml", "rustfmt.toml", ".rustfmt.toml", "clippy.toml", ".clippy.toml",
-               "deny.toml", "package.json", "package-lock.json", "tsconfig.json", "renovate.json"}
-# How containers run it, not what the app reads: a compose or stack file (scaffold's own among them)
-# publishes ports on 127.0.0.1 and names other services' addresses.
-_DEPLOYMENT_FILES = ("compose*.y*ml", "docker-compose*.y*ml", "stack.y*ml", "*.stack.y*ml", "docker-stack*.y*ml")
+# Files with those suffixes that the app does not read (lower-case names, fnmatch patterns): tool
+# settings, and how containers run it (a compose or stack file, scaffold's own among them, publishes
+# ports on 127.0.0.1 and names other services' addresses).
+_NOT_CONFIG = ("cargo.toml", "cargo.lock", "rust-toolchain.toml", "rustfmt.toml", ".rustfmt.toml", "clippy.toml", ".clippy.toml",
+               "deny.toml", "package.json", "package-lock.json", "tsconfig.json", "renovate.json",
+               "compose*.y*ml", "docker-compose*.y*ml", "stack.y*ml", "*.stack.y*ml", "docker-stack*.y*ml")
 _CONFIG_DIRS = ("", "config", "configs", "conf", "etc")
 _SCANNER = Path(__file__).with_name("loopback_scan.py")  # its code decides the findings: part of the cache key
 
@@ -168,9 +169,8 @@ def _config_files(facts: ProjectFacts, binary: Binary) -> Iterator[Path]:
                 continue
             for path in sorted(directory.iterdir()):
                 name = path.name.lower()
-                if not (name.endswith(_CONFIG_SUFFIXES) or name.startswith(".env")) or name in _NOT_CONFIG:
-                    continue
-                if path.is_file() and not any(fnmatch.fnmatchcase(name, pattern) for pattern in _DEPLOYMENT_FILES):
+                is_config = name.endswith(_CONFIG_SUFFIXES) or name.startswith(".env")
+                if is_config and path.is_file() and not any(fnmatch.fnmatchcase(name, p) for p in _NOT_CONFIG):
                     yield path
 
 

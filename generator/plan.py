@@ -177,10 +177,8 @@ def _named_ports(answers: Answers) -> tuple[ports.NamedPort, ...]:
     return named
 
 
-# What Cargo accepts in package and target names; they reach shell commands, paths and comments.
-
-
 def _check_names(binary: Binary) -> None:
+    """Package and binary names are ones Cargo accepts: they reach shell commands, paths and comments."""
     for what, name in (("package", binary.package), ("binary", binary.name)):
         if shown_name(name) != name:
             raise ScaffoldError(

@@ -131,11 +131,10 @@ def _sources_only_below(lock: Lock, crates: set[str]) -> set[str]:
     if not crates:
         return set()
     below: set[str] = set()
-    for crate in crates:
-        for package in lock.named(crate):
-            key = next(k for k, p in lock.packages.items() if p is package)
+    for key, package in lock.packages.items():
+        if package.name in crates:
             reached: dict[str, str] = {}
-            _walk(lock, key, crate, reached, set())
+            _walk(lock, key, package.name, reached, set())
             below |= set(reached)
     dependents: dict[str, set[str]] = {}
     for package in lock.packages.values():

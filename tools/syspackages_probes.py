@@ -31,6 +31,9 @@ _CMAKE = (
     "add_library(probe STATIC probe.c)\ninstall(TARGETS probe DESTINATION lib)\n"
 )
 
+_PING_MAIN = ('mod probe { include!(concat!(env!("OUT_DIR"), "/probe.rs")); }\n'
+              'fn main() { println!("{:?}", probe::Ping { text: "x".into() }); }')
+
 _TABLE_PROBES: tuple[Probe, ...] = (
     Probe("libsqlite3-sys", 1, 'libsqlite3-sys = "0.30"',
           'fn main() { println!("{}", unsafe { libsqlite3_sys::sqlite3_libversion_number() }); }'),
@@ -52,9 +55,7 @@ _TABLE_PROBES: tuple[Probe, ...] = (
     Probe("tikv-jemalloc-sys", 3, 'tikv-jemallocator = "0.6"',
           "#[global_allocator]\nstatic A: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;\n"
           'fn main() { println!("{}", vec![1u8; 10].len()); }'),
-    Probe("prost-build", 3, 'prost = "0.13"',
-          'mod probe { include!(concat!(env!("OUT_DIR"), "/probe.rs")); }\n'
-          'fn main() { println!("{:?}", probe::Ping { text: "x".into() }); }',
+    Probe("prost-build", 3, 'prost = "0.13"', _PING_MAIN,
           build_dependencies='prost-build = "0.13"',
           build_rs='fn main() { prost_build::compile_protos(&["probe.proto"], &["."]).unwrap(); }',
           files={"probe.proto": _PROTO}),
@@ -88,8 +89,6 @@ _TABLE_PROBES: tuple[Probe, ...] = (
     Probe("protobuf-src", 20, 'protobuf-src = "2"', 'fn main() { println!("{}", protobuf_src::protoc().display()); }'),
 )
 
-_PING_MAIN = ('mod probe { include!(concat!(env!("OUT_DIR"), "/probe.rs")); }\n'
-              'fn main() { println!("{:?}", probe::Ping { text: "x".into() }); }')
 _EXIT = 'std::process::exit(1)'
 
 PROBES_RUNTIME: tuple[Probe, ...] = (
